@@ -1,0 +1,97 @@
+"""Input checks shared by every rnnlib function.
+
+Each check raises ``TypeError`` (wrong kind of thing) or ``ValueError`` (right
+kind, wrong shape or value) with a message of the form
+``"<argument>: expected <what>, got <what came>"``, so the reader of a
+traceback sees which argument is wrong without opening the source.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(a) -> str:
+    if isinstance(a, np.ndarray):
+        return f"array of shape {a.shape} and dtype {a.dtype}"
+    return f"{type(a).__name__}"
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def check_float_array(name: str, a, shape: tuple, *, allow_nonfinite: bool = False) -> np.ndarray:
+    """Return ``a`` unchanged after checking it is a float32/float64 ndarray of ``shape``.
+
+    ``shape`` is a tuple whose entries are ints or ``None`` (any size). Nothing is
+    converted or broadcast: a list, an int array or a wrong shape is an error.
+    """
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array of shape {_shape_text(shape)}, got {_describe(a)}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected dtype float32 or float64, got {_describe(a)}")
+    check_shape(name, a, shape)
+    if not allow_nonfinite and not np.all(np.isfinite(a)):
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
+    return a
+
+
+def check_shape(name: str, a: np.ndarray, shape: tuple) -> None:
+    """Raise ``ValueError`` unless ``a.shape`` matches ``shape`` (``None`` = any size)."""
+    ok = a.ndim == len(shape) and all(s is None or s == n for s, n in zip(shape, a.shape, strict=False))
+    if not ok:
+        raise ValueError(f"{name}: expected shape {_shape_text(shape)}, got shape {a.shape}")
+
+
+def check_ids(name: str, ids, shape: tuple, num_classes: int) -> np.ndarray:
+    """Check an integer array of class or token ids in ``[0, num_classes)``."""
+    if not isinstance(ids, np.ndarray):
+        raise TypeError(f"{name}: expected an integer numpy array of shape {_shape_text(shape)}, got {_describe(ids)}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"{name}: expected an integer dtype (token or class ids), got {_describe(ids)}")
+    check_shape(name, ids, shape)
+    if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+        raise ValueError(
+            f"{name}: expected ids in [0, {num_classes}), got values from {ids.min()} to {ids.max()}"
+        )
+    return ids
+
+
+def check_positive_int(name: str, value, *, allow_zero: bool = False) -> int:
+    """Check a Python or numpy integer that is positive (or non-negative)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    low = 0 if allow_zero else 1
+    if value < low:
+        raise ValueError(f"{name}: expected an integer >= {low}, got {value}")
+    return int(value)
+
+
+def check_nonempty_time(name: str, a: np.ndarray) -> None:
+    """Sequences are (B, T, ...): both B and T must be at least 1."""
+    if a.ndim >= 2 and (a.shape[0] == 0 or a.shape[1] == 0):
+        raise ValueError(f"{name}: expected at least one sequence of at least one step, got shape {a.shape}")
+
+
+def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
+    """All float arrays given must share one dtype; return it."""
+    dtypes = {name: a.dtype for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        listing = ", ".join(f"{k}={v}" for k, v in dtypes.items())
+        raise TypeError(f"expected one float dtype for all parameters, got {listing}")
+    return next(iter(dtypes.values()))
+
+
+def as_generator(rng) -> np.random.Generator:
+    """Accept a ``numpy.random.Generator`` or an int seed; nothing else (no global state)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng: expected a numpy.random.Generator or an int seed, got {type(rng).__name__}")

@@ -1,0 +1,52 @@
+"""Checks that keep nbval honest.
+
+nbval compares a cell's fresh outputs with the stored ones, but it passes a
+cell that has no stored outputs and skips a cell that was never executed, so a
+notebook committed unexecuted would "pass" without proving anything. These
+checks reject such notebooks before nbval runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def notebook_problems(nb: dict, name: str = "notebook") -> list[str]:
+    """Return a list of human-readable problems; empty means the notebook is fit for nbval."""
+    problems = []
+    counts = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if not source.strip():
+            continue
+        where = f"{name}: code cell {index}"
+        count = cell.get("execution_count")
+        if count is None:
+            problems.append(f"{where} was never executed")
+        else:
+            counts.append(count)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                problems.append(f"{where} has a stored error ({output.get('ename')})")
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                problems.append(f"{where} has stored stderr: {''.join(output.get('text', ''))[:80]!r}")
+    if counts and counts != list(range(1, len(counts) + 1)):
+        problems.append(
+            f"{name}: execution counts are {counts}, expected 1..{len(counts)} "
+            "(run the notebook top to bottom in a fresh kernel: ./dev execute)"
+        )
+    return problems
+
+
+def book_notebooks(root: Path) -> list[Path]:
+    """Every notebook under book/, outside build and checkpoint folders."""
+    skip = {"_build", ".ipynb_checkpoints"}
+    return sorted(p for p in (root / "book").rglob("*.ipynb") if not skip & set(p.parts))
+
+
+def file_problems(path: Path) -> list[str]:
+    return notebook_problems(json.loads(path.read_text(encoding="utf-8")), str(path))
