@@ -84,3 +84,18 @@ def test_check_rejects_a_spoiled_notebook(spoil, expected):
     spoil(nb)
     problems = notebook_problems(nb)
     assert len(problems) == 1 and expected in problems[0], problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_starts_with_the_colab_bootstrap(path):
+    """The first code cell installs rnnlib from the repository URL set in _config.yml, nowhere else."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from tools.nbbuild import bootstrap_source
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    first = next(cell for cell in nb["cells"] if cell["cell_type"] == "code")
+    assert "".join(first["source"]) == bootstrap_source()
+    assert first["outputs"] == [], "locally the bootstrap cell must do nothing"

@@ -3,21 +3,47 @@
     from tools.nbbuild import write_notebook
     write_notebook("book/01_structure.ipynb", [("md", "# Title"), ("code", "x = 1")])
 
-The notebook is written unexecuted; run ``./dev execute PATH`` afterwards so the
-stored outputs come from a fresh kernel, top to bottom.
+Every notebook starts with the same hidden cell, which installs rnnlib from the
+repository when it is not importable (in Colab); locally and under nbval it
+does nothing. The notebook is written unexecuted: run ``./dev execute PATH`` so
+the stored outputs come from a fresh kernel, top to bottom.
 """
 
 from __future__ import annotations
 
-import sys
+import re
+from pathlib import Path
 
 import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def repository_url() -> str:
+    """The one place the repository URL is set: ``repository.url`` in _config.yml."""
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    match = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", config, re.MULTILINE)
+    if not match:
+        raise ValueError("_config.yml: expected repository.url, found none")
+    return match.group(1)
+
+
+def bootstrap_source() -> str:
+    return f'''# In Colab (or anywhere rnnlib is missing), install the course's library from its repository.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("rnnlib") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{repository_url()}"], check=True)'''
 
 
 def write_notebook(path: str, cells: list[tuple[str, str]]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
+    bootstrap = nbformat.v4.new_code_cell(bootstrap_source())
+    bootstrap.metadata["tags"] = ["remove-cell"]
     for kind, text in cells:
         text = text.strip("\n")
         if kind == "md":
@@ -26,9 +52,7 @@ def write_notebook(path: str, cells: list[tuple[str, str]]) -> None:
             nb.cells.append(nbformat.v4.new_code_cell(text))
         else:
             raise ValueError(f"kind: expected 'md' or 'code', got {kind!r}")
+        if len(nb.cells) == 1:  # after the title, before anything runs
+            nb.cells.append(bootstrap)
     nbformat.validate(nb)
     nbformat.write(nb, path)
-
-
-if __name__ == "__main__":
-    sys.exit("import write_notebook from this module")

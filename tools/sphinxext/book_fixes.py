@@ -1,0 +1,29 @@
+"""Small Sphinx fixes for Jupyter Book 1.0.4's stack, found by the browser test.
+
+- sphinx-thebe 0.3.1 adds its configuration script once per read of the
+  environment, so each page declared ``const THEBE_JS_URL`` twice and the
+  browser threw "Identifier 'THEBE_JS_URL' has already been declared".
+- pydata-sphinx-theme logs "Got invalid theme mode" to the console when no
+  default mode is configured; Jupyter Book configures none.
+"""
+
+from __future__ import annotations
+
+
+def _dedupe_scripts_and_set_mode(app, pagename, templatename, context, doctree):
+    seen = set()
+    unique = []
+    for script in context.get("script_files", []):
+        # The same inline script arrives once with filename None and once with "".
+        key = (getattr(script, "filename", script) or "", repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+    context["default_mode"] = context.get("default_mode") or "light"
+
+
+def setup(app):
+    # Priority above the theme's handlers (500) so this sees their final context.
+    app.connect("html-page-context", _dedupe_scripts_and_set_mode, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
