@@ -79,6 +79,12 @@ def check_nonempty_time(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name}: expected at least one sequence of at least one step, got shape {a.shape}")
 
 
+def check_nonempty_batch(name: str, a: np.ndarray) -> None:
+    """A batch (B, ...) must hold at least one example."""
+    if a.shape[0] == 0:
+        raise ValueError(f"{name}: expected a batch of at least one example, got shape {a.shape}")
+
+
 def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
     """All float arrays given must share one dtype; return it."""
     dtypes = {name: a.dtype for name, a in arrays.items()}
@@ -95,3 +101,88 @@ def as_generator(rng) -> np.random.Generator:
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise TypeError(f"rng: expected a numpy.random.Generator or an int seed, got {type(rng).__name__}")
+
+
+def check_float_any_rank(name: str, a, ndims: tuple, last: int | None = None) -> np.ndarray:
+    """Check a finite float array whose rank is one of ``ndims`` and, if given, last axis ``last``."""
+    if isinstance(a, np.ndarray) and a.ndim not in ndims:
+        ranks = " or ".join(str(n) for n in ndims)
+        raise ValueError(f"{name}: expected an array of rank {ranks}, got shape {a.shape}")
+    rank = a.ndim if isinstance(a, np.ndarray) else ndims[0]
+    return check_float_array(name, a, (None,) * (rank - 1) + (last,))
+
+
+def check_inputs(name: str, x, lead: tuple, input_size: int) -> bool:
+    """Check RNN inputs: integer ids of shape ``lead`` or floats of shape ``lead + (D,)``.
+
+    Returns True for ids, False for floats. ``lead`` is ``(B,)`` for one step and
+    ``(B, T)`` for a sequence (entries may be ``None``).
+    """
+    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.integer):
+        check_ids(name, x, lead, input_size)
+        return True
+    if isinstance(x, np.ndarray) and x.dtype in FLOAT_DTYPES and x.ndim == len(lead) + 1:
+        check_float_array(name, x, lead + (input_size,))
+        return False
+    ids_shape = _shape_text(lead)
+    float_shape = _shape_text(lead + (input_size,))
+    raise TypeError(
+        f"{name}: expected integer token ids of shape {ids_shape} or floats of shape "
+        f"{float_shape}, got {_describe(x)}"
+    )
+
+
+def check_dtype(name: str, a: np.ndarray, dtype) -> None:
+    """Raise ``TypeError`` unless ``a.dtype == dtype`` (nothing is cast)."""
+    if a.dtype != np.dtype(dtype):
+        raise TypeError(f"{name}: expected dtype {np.dtype(dtype)}, got dtype {a.dtype}")
+
+
+def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:
+    """Check a finite real number that is positive (or non-negative)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: expected a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value, choices: tuple) -> None:
+    """Check that ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+
+
+def check_mask(name: str, mask, shape: tuple) -> np.ndarray:
+    """Check a (B, T) mask of bools or 0/1 numbers; return it as a bool array."""
+    if not isinstance(mask, np.ndarray) or not (
+        mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.number)
+    ):
+        raise TypeError(f"{name}: expected a bool or 0/1 numpy array of shape {shape}, got {_describe(mask)}")
+    check_shape(name, mask, shape)
+    if mask.dtype != np.bool_ and not np.all((mask == 0) | (mask == 1)):
+        others = np.unique(mask[(mask != 0) & (mask != 1)])
+        raise ValueError(f"{name}: expected only 0 and 1 (or bools), got values {others[:5]}")
+    return mask.astype(bool)
+
+
+def check_array_dict(name: str, arrays, *, like: dict | None = None) -> dict:
+    """Check a dict of name -> float array; with ``like``, same keys, shapes and dtypes."""
+    if not isinstance(arrays, dict):
+        raise TypeError(f"{name}: expected a dict of numpy arrays, got {type(arrays).__name__}")
+    if like is not None and set(arrays) != set(like):
+        raise ValueError(f"{name}: expected keys {sorted(like)}, got keys {sorted(arrays)}")
+    for key, a in arrays.items():
+        shape = like[key].shape if like is not None else (None,) * getattr(a, "ndim", 0)
+        check_float_array(f"{name}[{key!r}]", a, shape)
+        if like is not None:
+            check_dtype(f"{name}[{key!r}]", a, like[key].dtype)
+    return arrays
+
+
+def frozen_copy(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``, for caches: nothing the caller holds can change it later."""
+    out = np.array(a, copy=True)
+    out.setflags(write=False)
+    return out

@@ -1,0 +1,40 @@
+"""rnnlib: the recurrent networks of the course, in numpy, every gradient checked.
+
+The functional core (``rnn``, ``layers``, ``loss``) has no dependency but numpy;
+models compose it; TensorFlow interop (``tfcompat``, ``keras_interop``) and
+plotting live at the edges and are imported only when asked for.
+"""
+
+__version__ = "0.1.0"
+
+from .gradcheck import GradCheckReport, gradient_check, numerical_gradient, relative_error
+from .layers import affine_backward, affine_forward
+from .loss import log_softmax, sequence_cross_entropy, softmax
+from .models import RNNLanguageModel
+from .optim import SGD, Adagrad, clip_by_global_norm
+from .params import load_params, save_params
+from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+
+__all__ = [
+    "Adagrad",
+    "GradCheckReport",
+    "RNNLanguageModel",
+    "SGD",
+    "affine_backward",
+    "affine_forward",
+    "clip_by_global_norm",
+    "gradient_check",
+    "load_params",
+    "log_softmax",
+    "numerical_gradient",
+    "relative_error",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "save_params",
+    "sequence_cross_entropy",
+    "softmax",
+]
+
+# cuDNN modes (Chapter 5)

@@ -1,0 +1,63 @@
+"""Optimizers over parameter dicts, and gradient clipping by global norm."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as v
+
+
+class SGD:
+    """Plain gradient descent: ``p -= lr * g`` for every parameter, in place.
+
+    Derived in: Chapter 6, Training (book/06_training.ipynb)
+    """
+
+    def __init__(self, lr):
+        self.lr = v.check_positive_float("lr", lr)
+
+    def step(self, params, grads):
+        """Update every array of ``params`` in place from ``grads`` (same keys, shapes, dtypes)."""
+        v.check_array_dict("params", params)
+        v.check_array_dict("grads", grads, like=params)
+        for name, p in params.items():
+            p -= self.lr * grads[name]
+
+
+class Adagrad:
+    """Adagrad, as in min-char-rnn: ``m += g * g; p -= lr * g / (sqrt(m) + eps)``.
+
+    ``m`` starts at zero for each parameter name, on the first ``step``.
+
+    Derived in: Chapter 6, Training (book/06_training.ipynb)
+    """
+
+    def __init__(self, lr, eps=1e-8):
+        self.lr = v.check_positive_float("lr", lr)
+        self.eps = v.check_positive_float("eps", eps)
+        self.memory = {}
+
+    def step(self, params, grads):
+        """Update every array of ``params`` in place from ``grads`` (same keys, shapes, dtypes)."""
+        v.check_array_dict("params", params)
+        v.check_array_dict("grads", grads, like=params)
+        for name, p in params.items():
+            g = grads[name]
+            m = self.memory.setdefault(name, np.zeros_like(p))
+            m += g * g
+            p -= self.lr * g / (np.sqrt(m) + self.eps)
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Scale all gradients by ``min(1, max_norm / norm)``, norm = sqrt(sum of all g**2).
+
+    grads: dict of arrays. Returns ``(clipped, norm)``: new arrays under the same
+    keys (the inputs are untouched) and the norm before clipping, a float.
+
+    Derived in: Chapter 6, Training (book/06_training.ipynb)
+    """
+    v.check_array_dict("grads", grads)
+    max_norm = v.check_positive_float("max_norm", max_norm)
+    norm = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
+    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    return {name: g * g.dtype.type(scale) for name, g in grads.items()}, norm

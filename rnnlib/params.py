@@ -1,0 +1,56 @@
+"""Saving and loading parameter dicts as ``.npz`` files (no pickle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import _validate as v
+
+
+def save_params(path, params):
+    """Write a dict of float arrays to ``path`` with ``np.savez``; return the path written.
+
+    NumPy appends ``.npz`` to a path without it; the returned path includes it.
+
+    Derived in: Chapter 6, Training (book/06_training.ipynb)
+    """
+    v.check_array_dict("params", params)
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    np.savez(path, **params)
+    return path
+
+
+def load_params(path, expected_shapes=None):
+    """Read a dict of arrays saved by ``save_params`` (``allow_pickle=False``).
+
+    expected_shapes: None, a dict name -> shape, or a model with a ``params`` dict
+    (then the dtypes must match too). A missing, extra or mis-shaped array is a
+    ``ValueError`` that names its key.
+
+    Derived in: Chapter 6, Training (book/06_training.ipynb)
+    """
+    like = getattr(expected_shapes, "params", None)
+    shapes = expected_shapes if like is None else {k: a.shape for k, a in like.items()}
+    if shapes is not None and not isinstance(shapes, dict):
+        raise TypeError(
+            f"expected_shapes: expected None, a dict of shapes or a model with .params, "
+            f"got {type(expected_shapes).__name__}"
+        )
+    with np.load(path, allow_pickle=False) as data:
+        loaded = {name: data[name] for name in data.files}
+    if shapes is None:
+        return v.check_array_dict("path", loaded)
+    for name in shapes:
+        if name not in loaded:
+            raise ValueError(f"{name}: expected an array {name!r} in {path}, got keys {sorted(loaded)}")
+    for name, a in loaded.items():
+        if name not in shapes:
+            raise ValueError(f"{name}: expected only keys {sorted(shapes)} in {path}, got {name!r}")
+        v.check_float_array(name, a, tuple(shapes[name]))
+        if like is not None:
+            v.check_dtype(name, a, like[name].dtype)
+    return loaded

@@ -1,0 +1,45 @@
+"""Shared helpers for the rnnlib tests: random problems and a strict gradient check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+from rnnlib.gradcheck import gradient_check
+
+# Every property test: few, small, reproducible examples (CI must not flake).
+PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
+
+# The analytic gradients must agree with finite differences to this relative error.
+GRAD_TOL = 1e-7
+
+
+def make_rnn_problem(B, T, D, H, seed, *, ids, dtype=np.float64, scale=0.5):
+    """Random inputs, state, parameters and upstream gradient for one RNN layer."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, D, size=(B, T)) if ids else rng.normal(size=(B, T, D)).astype(dtype)
+    return {
+        "x": x,
+        "h0": (scale * rng.normal(size=(B, H))).astype(dtype),
+        "W": (scale * rng.normal(size=(H, D))).astype(dtype),
+        "U": (scale * rng.normal(size=(H, H))).astype(dtype),
+        "b": (0.2 * rng.normal(size=H)).astype(dtype),
+        "dhs": rng.normal(size=(B, T, H)).astype(dtype),
+    }
+
+
+def assert_gradients(f, params, grads):
+    """Five-point central differences (order=4, eps=1e-3; see numerical_gradient)
+    agree with ``grads`` to GRAD_TOL for every entry of every parameter."""
+    report = gradient_check(f, params, grads, eps=1e-3, order=4)
+    assert report.ok(GRAD_TOL), f"\n{report}"
+    return report
+
+
+@pytest.fixture
+def toy():
+    """The seed's example: 5 input ids, 4 output classes, one sequence of 8 steps."""
+    x = np.array([[1, 2, 3, 2, 0, 2, 4, 2]])
+    y = np.array([[1, 0, 2, 3, 1, 3, 0, 1]])
+    return x, y

@@ -1,0 +1,154 @@
+"""The many-to-many RNN language model: the seed's example, gradients, stateful training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import PROPERTY, assert_gradients
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rnnlib import Adagrad, RNNLanguageModel, clip_by_global_norm
+
+
+def test_the_seeds_toy_example_runs(toy):
+    x, y = toy
+    model = RNNLanguageModel(5, 10, 4, rng=0)  # the seed's RNNNumpy(5, 4)
+    assert model.params["W"].shape == (10, 5) and model.params["V"].shape == (4, 10)
+    p = model.predict(x)
+    assert p.shape == (1, 8, 4)
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-14)
+    loss, grads, h_last = model.loss(x, y)
+    assert np.isfinite(loss) and h_last.shape == (1, 10)
+    assert {k: g.shape for k, g in grads.items()} == {k: a.shape for k, a in model.params.items()}
+
+
+def test_initial_loss_with_small_weights_is_T_ln_K(toy):
+    x, y = toy
+    model = RNNLanguageModel(5, 10, 4, rng=0, init_scale=0.01)
+    loss, _, _ = model.loss(x, y)
+    assert abs(loss - 8 * np.log(4)) < 0.05 * 8 * np.log(4)
+
+
+@PROPERTY
+@given(B=st.integers(1, 3), T=st.integers(1, 6), D=st.integers(1, 5), H=st.integers(1, 5),
+       K=st.integers(1, 5), seed=st.integers(0, 2**32 - 1),
+       reduction=st.sampled_from(["sum", "mean"]), masked=st.booleans(), with_h0=st.booleans())
+def test_language_model_passes_gradient_check(B, T, D, H, K, seed, reduction, masked, with_h0):
+    rng = np.random.default_rng(seed)
+    model = RNNLanguageModel(D, H, K, rng=rng)
+    x, y = rng.integers(0, D, size=(B, T)), rng.integers(0, K, size=(B, T))
+    h0 = rng.normal(size=(B, H)) if with_h0 else None
+    mask = None
+    if masked:
+        mask = rng.random((B, T)) < 0.7
+        mask[:, 0] = True
+
+    def f():
+        return model.loss(x, y, h0=h0, mask=mask, reduction=reduction)[0]
+
+    _, grads, _ = model.loss(x, y, h0=h0, mask=mask, reduction=reduction)
+    assert_gradients(f, model.params, grads)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+def test_chunked_loss_equals_a_stateful_loop_over_chunks(chunk):
+    rng = np.random.default_rng(1)
+    model = RNNLanguageModel(6, 5, rng=rng)
+    x, y = rng.integers(0, 6, size=(2, 7)), rng.integers(0, 6, size=(2, 7))
+    loss, grads, h_last = model.loss(x, y, chunk=chunk)
+    total, summed, h = 0.0, {k: 0.0 for k in model.params}, None
+    for start in range(0, 7, chunk):  # a training loop without the parameter updates
+        part = slice(start, start + chunk)
+        l_part, g_part, h = model.loss(x[:, part], y[:, part], h0=h)
+        total += l_part
+        summed = {k: summed[k] + g_part[k] for k in summed}
+    np.testing.assert_allclose(total, loss, rtol=1e-13)
+    np.testing.assert_array_equal(h, h_last)
+    for k in grads:
+        np.testing.assert_allclose(summed[k], grads[k], rtol=1e-12, atol=1e-14)
+
+
+def test_h_last_carries_the_sequence_across_calls():
+    rng = np.random.default_rng(2)
+    model = RNNLanguageModel(4, 3, rng=rng)
+    x = rng.integers(0, 4, size=(2, 6))
+    whole, _ = model.forward(x)
+    first, cache = model.forward(x[:, :4])
+    second, _ = model.forward(x[:, 4:], h0=cache["h_last"])
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, rtol=1e-14)
+
+
+def test_truncate_reaches_the_model():
+    rng = np.random.default_rng(3)
+    model = RNNLanguageModel(4, 3, rng=rng)
+    x, y = rng.integers(0, 4, size=(1, 6)), rng.integers(0, 4, size=(1, 6))
+    full = model.loss(x, y)[1]
+    long_window = model.loss(x, y, truncate=5)[1]
+    short_window = model.loss(x, y, truncate=1)[1]
+    for k in full:
+        np.testing.assert_allclose(long_window[k], full[k], rtol=1e-12, atol=1e-15)
+    assert not np.allclose(short_window["U"], full["U"])
+    assert np.array_equal(short_window["V"], full["V"])  # the output layer is not truncated
+
+
+def test_stateful_adagrad_training_learns_a_repeating_sequence():
+    rng = np.random.default_rng(4)
+    model = RNNLanguageModel(4, 16, rng=rng)
+    text = np.tile([0, 1, 2, 3, 2, 1], 20)[None]  # (1, 120): predict the next id
+    x, y = text[:, :-1], text[:, 1:]
+    opt, losses = Adagrad(0.1), []
+    for _ in range(30):
+        h = None
+        for start in range(0, x.shape[1], 10):
+            part = slice(start, start + 10)
+            loss, grads, h = model.loss(x[:, part], y[:, part], h0=h, reduction="mean")
+            grads, _ = clip_by_global_norm(grads, 5.0)
+            opt.step(model.params, grads)
+        losses.append(model.loss(x, y, reduction="mean")[0])
+    assert losses[-1] < 0.1 * np.log(4) and losses[-1] < losses[0] / 5
+
+
+def test_sample_is_reproducible_and_greedy_follows_argmax():
+    model = RNNLanguageModel(5, 8, rng=0)
+    seed_ids = np.array([[1, 2], [3, 4]])
+    a = model.sample(seed_ids, 12, rng=7)
+    b = model.sample(seed_ids, 12, rng=np.random.default_rng(7))
+    assert a.shape == (2, 12) and a.dtype == np.int64 and np.array_equal(a, b)
+    assert a.min() >= 0 and a.max() < 5
+    greedy = model.sample(seed_ids, 4, greedy=True)
+    ids = seed_ids
+    for i in range(4):
+        next_ids = model.predict(ids)[:, -1].argmax(axis=-1)
+        assert np.array_equal(greedy[:, i], next_ids)
+        ids = np.concatenate([ids, next_ids[:, None]], axis=1)
+    cold = model.sample(seed_ids, 12, rng=7, temperature=1e-3)
+    assert np.array_equal(cold[:, :4], greedy)
+
+
+def test_sampling_needs_output_size_equal_to_input_size():
+    with pytest.raises(ValueError, match="output_size"):
+        RNNLanguageModel(5, 3, 4, rng=0).sample(np.array([[0]]), 3, rng=0)
+
+
+def test_model_outputs_do_not_alias_its_cache():
+    rng = np.random.default_rng(5)
+    model = RNNLanguageModel(4, 3, rng=rng)
+    x = rng.integers(0, 4, size=(2, 5))
+    dlogits = rng.normal(size=(2, 5, 4))
+    logits, cache = model.forward(x)
+    g1 = model.backward(dlogits, cache)
+    logits[...] = 0.0
+    cache["h_last"][...] = 0.0
+    model.predict(x)[...] = 0.0
+    g2 = model.backward(dlogits, cache)
+    assert all(np.array_equal(g1[k], g2[k]) for k in g1)
+
+
+def test_float32_model():
+    model = RNNLanguageModel(5, 4, rng=0, dtype=np.float32)
+    x = np.array([[0, 1, 2, 3]])
+    loss, grads, h = model.loss(x, x, truncate=2)
+    assert loss.dtype == np.float32 and h.dtype == np.float32
+    assert {a.dtype for a in grads.values()} == {np.dtype(np.float32)}
+    assert model.predict(x).dtype == np.float32

@@ -1,0 +1,97 @@
+"""Optimizers, clipping, and saving/loading parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnlib import SGD, Adagrad, RNNLanguageModel, clip_by_global_norm, load_params, save_params
+
+
+def params_and_grads(dtype=np.float64):
+    rng = np.random.default_rng(0)
+    params = {"W": rng.normal(size=(3, 2)).astype(dtype), "b": rng.normal(size=3).astype(dtype)}
+    grads = {"W": rng.normal(size=(3, 2)).astype(dtype), "b": rng.normal(size=3).astype(dtype)}
+    return params, grads
+
+
+def test_sgd_updates_in_place():
+    params, grads = params_and_grads()
+    before = {k: a.copy() for k, a in params.items()}
+    W = params["W"]
+    SGD(0.1).step(params, grads)
+    assert params["W"] is W
+    for k in params:
+        np.testing.assert_allclose(params[k], before[k] - 0.1 * grads[k], rtol=1e-15)
+
+
+def test_adagrad_matches_its_formula_over_two_steps():
+    params, grads = params_and_grads()
+    expected = {k: a.copy() for k, a in params.items()}
+    opt = Adagrad(0.5, eps=1e-8)
+    memory = {k: np.zeros_like(a) for k, a in params.items()}
+    for scale in (1.0, -2.0):
+        g = {k: scale * a for k, a in grads.items()}
+        opt.step(params, g)
+        for k in params:
+            memory[k] += g[k] ** 2
+            expected[k] -= 0.5 * g[k] / (np.sqrt(memory[k]) + 1e-8)
+            np.testing.assert_allclose(params[k], expected[k], rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_optimizers_keep_dtype(dtype):
+    for opt in (SGD(0.1), Adagrad(0.1)):
+        params, grads = params_and_grads(dtype)
+        opt.step(params, grads)
+        assert {a.dtype for a in params.values()} == {np.dtype(dtype)}
+
+
+def test_clip_by_global_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    kept = {k: a.copy() for k, a in grads.items()}
+    clipped, norm = clip_by_global_norm(grads, 1.0)
+    assert norm == 5.0
+    np.testing.assert_allclose(clipped["a"], [0.6, 0.0])
+    np.testing.assert_allclose(clipped["b"], [[0.8]])
+    assert all(np.array_equal(grads[k], kept[k]) for k in grads)  # inputs untouched
+    same, norm = clip_by_global_norm(grads, 10.0)
+    assert norm == 5.0 and all(np.array_equal(same[k], grads[k]) for k in grads)
+    assert all(not np.shares_memory(same[k], grads[k]) for k in grads)  # new arrays
+    small, _ = clip_by_global_norm({"a": np.ones(2, np.float32)}, 0.5)
+    assert small["a"].dtype == np.float32
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = RNNLanguageModel(5, 3, 4, rng=0)
+    path = save_params(tmp_path / "model", model.params)
+    assert path.name == "model.npz" and path.exists()
+    for expected in (None, {k: a.shape for k, a in model.params.items()}, model):
+        loaded = load_params(path, expected)
+        assert set(loaded) == set(model.params)
+        assert all(np.array_equal(loaded[k], model.params[k]) for k in loaded)
+
+
+def test_load_names_the_missing_or_misshaped_key(tmp_path):
+    model = RNNLanguageModel(5, 3, 4, rng=0)
+    params = dict(model.params)
+    del params["U"]
+    path = save_params(tmp_path / "missing.npz", params)
+    with pytest.raises(ValueError, match="U"):
+        load_params(path, model)
+    params = dict(model.params, V=np.zeros((4, 2)))
+    path = save_params(tmp_path / "misshaped.npz", params)
+    with pytest.raises(ValueError, match="V"):
+        load_params(path, model)
+    with pytest.raises(ValueError, match="extra"):
+        load_params(save_params(tmp_path / "extra", dict(model.params, extra=np.ones(1))), model)
+    float32 = {k: a.astype(np.float32) for k, a in model.params.items()}
+    with pytest.raises(TypeError, match="W"):
+        load_params(save_params(tmp_path / "f32", float32), model)
+
+
+def test_load_refuses_pickled_objects(tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(path, W=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError):
+        load_params(path)
