@@ -1,0 +1,204 @@
+"""Convert rnnlib's cuDNN parameters to and from cuDNN's canonical lists and Keras 3 weights.
+
+Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb). numpy only: nothing here imports
+TensorFlow (``rnnlib.cudnn_tf`` does, lazily).
+
+Three layouts of the same numbers:
+
+rnnlib (:mod:`rnnlib.cudnn`)
+    a list with one dict per pseudo-layer (layer 0 forward, layer 0 backward,
+    layer 1 forward, ...); per gate ``W_g`` (H, D_in), ``R_g`` (H, H), ``bW_g``, ``bR_g`` (H,).
+
+cuDNN canonical (what ``tf.raw_ops.CudnnRNNCanonicalToParams`` takes as ``weights`` and
+``biases``, see TensorFlow's ``CudnnOpaqueParamsSaveable`` docstring)
+    two flat lists. ``weights``: for every pseudo-layer in the order above, its matrices
+    in linLayerID order (LSTM ``W_i W_f W_g W_o R_i R_f R_g R_o``; GRU ``W_r W_z W_n R_r
+    R_z R_n``; RNN ``W R``), each a row-major (H, D_in) or (H, H) array, i.e. the matrix
+    that multiplies a column vector ``x_t``. ``biases``: the same, with ``bW_*`` and ``bR_*``.
+
+Keras 3 (``layer.get_weights()``; keras/src/layers/rnn/{lstm,gru,simple_rnn}.py)
+    ``[kernel (D, G*H), recurrent_kernel (H, G*H), bias]``, gate blocks side by side on
+    the last axis, multiplying row vectors (``x @ kernel``), so each block is a
+    transposed cuDNN matrix. ``LSTM``: gates i, f, c, o (cuDNN's order) and ONE bias
+    (4H,), which plays the role of bW + bR. ``GRU(reset_after=True)``: gates
+    z, r, h -- NOT cuDNN's r, z, n -- and bias (2, 3H), row 0 the input biases bW, row 1
+    the recurrent biases bR. ``SimpleRNN``: one gate, one bias (H,).
+
+When Keras 3 itself uses cuDNN (keras/src/backend/tensorflow/rnn.py, ``cudnn_ok``):
+TensorFlow backend, a GPU visible, ``use_cudnn`` "auto" or True, activation tanh,
+recurrent_activation sigmoid, ``recurrent_dropout == 0``, ``unroll=False``,
+``use_bias=True`` and, for GRU, ``reset_after=True``; masks must be right-padded.
+It then calls ``tf.raw_ops.CudnnRNNV3`` with the LSTM bias as bR (bW = 0) and the
+GRU blocks reordered from z, r, h to r, z, h. SimpleRNN never runs on cuDNN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlib._validate import check_choice, check_float_array, check_positive_int
+from rnnlib.cudnn import GATES, MODES, _check_params, _name, _num_dirs, layer_input_size, param_names
+
+# Keras' gate order for each mode, written with rnnlib's gate names (see the module docstring).
+KERAS_GATES = {"rnn_tanh": ("",), "rnn_relu": ("",), "lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "n")}
+
+
+def params_to_canonical(
+    params: list[dict[str, np.ndarray]],
+    mode: str,
+    direction: str = "unidirectional",
+    input_mode: str = "linear",
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """rnnlib parameters -> ``(weights, biases)``, cuDNN's canonical flat lists.
+
+    In ``input_mode='skip'`` the first layer has no input matrices; TensorFlow's kernels
+    still count num_units x input_size entries for them (its CudnnRNNParamsToCanonical
+    checks that size), so identity matrices stand in for them: x_t added as it is is
+    exactly what an identity matrix computes. Arrays are copies.
+    """
+    input_size = _input_size_of(params, mode, input_mode)
+    _, num_units = _check_params(params, mode, input_size, direction, input_mode)
+    matrices, bias_names = param_names(mode)
+    weights, biases = [], []
+    for p in params:
+        for name in matrices:
+            if name in p:
+                weights.append(np.array(p[name]))
+            else:  # skip mode, layer 0
+                weights.append(np.eye(num_units, dtype=p[bias_names[0]].dtype))
+        biases += [np.array(p[name]) for name in bias_names]
+    return weights, biases
+
+
+def _input_size_of(params, mode: str, input_mode: str) -> int:
+    """D of layer 0, read from the parameters (num_units in skip mode)."""
+    if not isinstance(params, list) or not params or not isinstance(params[0], dict):
+        raise TypeError(f"params: expected a non-empty list of dicts, got {type(params).__name__}")
+    key = param_names(mode)[0][-1] if input_mode == "skip" else param_names(mode)[0][0]
+    if key not in params[0] or not isinstance(params[0][key], np.ndarray) or params[0][key].ndim != 2:
+        raise ValueError(f"params[0]: expected a 2-D array {key!r} for mode={mode!r}, got keys {sorted(params[0])}")
+    return params[0][key].shape[1]
+
+
+def canonical_to_params(
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    mode: str,
+    input_size: int,
+    num_units: int,
+    num_layers: int = 1,
+    direction: str = "unidirectional",
+    input_mode: str = "linear",
+) -> list[dict[str, np.ndarray]]:
+    """cuDNN's canonical ``(weights, biases)`` lists -> rnnlib parameters (copies).
+
+    The inverse of :func:`params_to_canonical`; in skip mode the first layer's input
+    matrices are dropped (they stand for identities).
+    """
+    check_choice("mode", mode, MODES)
+    dirs = _num_dirs(direction)
+    check_choice("input_mode", input_mode, ("linear", "skip"))
+    input_size = check_positive_int("input_size", input_size)
+    num_units = check_positive_int("num_units", num_units)
+    num_layers = check_positive_int("num_layers", num_layers)
+    matrices, bias_names = param_names(mode)
+    for name, items, per in (("weights", weights, len(matrices)), ("biases", biases, len(bias_names))):
+        if not isinstance(items, list | tuple):
+            raise TypeError(f"{name}: expected a list of numpy arrays, got {type(items).__name__}")
+        if len(items) != num_layers * dirs * per:
+            raise ValueError(
+                f"{name}: expected {num_layers * dirs * per} arrays "
+                f"({num_layers} layers x {dirs} directions x {per}), got {len(items)}"
+            )
+    params = []
+    for k in range(num_layers * dirs):
+        layer = k // dirs
+        d_in = layer_input_size(layer, input_size, num_units, direction)
+        p = {}
+        for j, name in enumerate(matrices):
+            shape = (num_units, d_in) if name.startswith("W") else (num_units, num_units)
+            w = check_float_array(f"weights[{k * len(matrices) + j}]", weights[k * len(matrices) + j], shape)
+            if not (layer == 0 and input_mode == "skip" and name.startswith("W")):
+                p[name] = np.array(w)
+        for j, name in enumerate(bias_names):
+            index = k * len(bias_names) + j
+            p[name] = np.array(check_float_array(f"biases[{index}]", biases[index], (num_units,)))
+        params.append(p)
+    _check_params(params, mode, input_size, direction, input_mode)
+    return params
+
+
+def params_to_keras(p: dict[str, np.ndarray], mode: str) -> list[np.ndarray]:
+    """One pseudo-layer's rnnlib parameters -> Keras ``[kernel, recurrent_kernel, bias]``.
+
+    For ``layer.set_weights`` of ``keras.layers.LSTM`` (mode ``'lstm'``),
+    ``GRU(reset_after=True)`` (``'gru'``) or ``SimpleRNN`` with activation tanh/relu
+    (``'rnn_tanh'``/``'rnn_relu'``). LSTM and SimpleRNN have one bias: ``bW + bR``.
+    """
+    check_choice("mode", mode, MODES)
+    gates = KERAS_GATES[mode]
+    _check_one(p, mode)
+    kernel = np.concatenate([p[_name("W", g)].T for g in gates], axis=1)
+    recurrent_kernel = np.concatenate([p[_name("R", g)].T for g in gates], axis=1)
+    b_in = np.concatenate([p[_name("bW", g)] for g in gates])
+    b_rec = np.concatenate([p[_name("bR", g)] for g in gates])
+    bias = np.stack([b_in, b_rec]) if mode == "gru" else b_in + b_rec
+    return [kernel, recurrent_kernel, bias]
+
+
+def keras_to_params(weights: list[np.ndarray], mode: str) -> dict[str, np.ndarray]:
+    """Keras ``[kernel, recurrent_kernel, bias]`` -> one pseudo-layer's rnnlib parameters.
+
+    Keras' LSTM and SimpleRNN have a single bias; it becomes ``bR`` and ``bW`` is zero,
+    the split Keras itself uses when it hands an LSTM to cuDNN (``_cudnn_lstm`` in
+    keras/src/backend/tensorflow/rnn.py). Arrays are copies.
+    """
+    check_choice("mode", mode, MODES)
+    if not isinstance(weights, list | tuple) or len(weights) != 3:
+        raise TypeError(f"weights: expected [kernel, recurrent_kernel, bias], got {type(weights).__name__}")
+    gates = KERAS_GATES[mode]
+    G = len(gates)
+    kernel = check_float_array("weights[0] (kernel)", weights[0], (None, None))
+    H = kernel.shape[1] // G
+    check_float_array("weights[0] (kernel)", kernel, (kernel.shape[0], G * H))
+    recurrent_kernel = check_float_array("weights[1] (recurrent_kernel)", weights[1], (H, G * H))
+    if mode == "gru":
+        bias = check_float_array("weights[2] (bias)", weights[2], (2, G * H))
+        b_in, b_rec = bias[0], bias[1]
+    else:
+        b_rec = check_float_array("weights[2] (bias)", weights[2], (G * H,))
+        b_in = np.zeros_like(b_rec)
+    p = {}
+    for j, g in enumerate(gates):
+        block = slice(j * H, (j + 1) * H)
+        p[_name("W", g)] = kernel[:, block].T.copy()
+        p[_name("R", g)] = recurrent_kernel[:, block].T.copy()
+        p[_name("bW", g)] = b_in[block].copy()
+        p[_name("bR", g)] = b_rec[block].copy()
+    # back to cuDNN's linLayerID order, so that the dict reads like param_names(mode)
+    matrices, bias_names = param_names(mode)
+    return {name: p[name] for name in matrices + bias_names}
+
+
+def _check_one(p, mode: str) -> None:
+    if not isinstance(p, dict):
+        raise TypeError(f"p: expected a dict of one layer's parameters, got {type(p).__name__}")
+    matrices, bias_names = param_names(mode)
+    if set(p) != set(matrices + bias_names):
+        raise ValueError(f"p: expected keys {matrices + bias_names} for mode={mode!r}, got keys {list(p)}")
+    H = p[matrices[-1]].shape[0] if isinstance(p[matrices[-1]], np.ndarray) else 0
+    D = p[matrices[0]].shape[-1] if isinstance(p[matrices[0]], np.ndarray) else 0
+    for name in matrices:
+        check_float_array(f"p[{name!r}]", p[name], (H, D) if name.startswith("W") else (H, H))
+    for name in bias_names:
+        check_float_array(f"p[{name!r}]", p[name], (H,))
+
+
+__all__ = [
+    "GATES",
+    "KERAS_GATES",
+    "canonical_to_params",
+    "keras_to_params",
+    "params_to_canonical",
+    "params_to_keras",
+]

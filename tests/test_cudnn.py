@@ -1,0 +1,315 @@
+"""Tests of rnnlib.cudnn (numpy cuDNN modes) and rnnlib.cudnn_convert; numpy only."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from rnnlib.cudnn import (
+    DIRECTIONS,
+    INPUT_MODES,
+    MODES,
+    cudnn_rnn_backward,
+    cudnn_rnn_forward,
+    init_cudnn_params,
+    named_params,
+    param_names,
+)
+from rnnlib.cudnn_convert import canonical_to_params, keras_to_params, params_to_canonical, params_to_keras
+from rnnlib.gradcheck import gradient_check
+
+# Five-point central differences (rnnlib.gradcheck, order=4) with step EPS in float64.
+# The loss sums some 60 products of order 1, so rounding leaves ~1e-11 of absolute
+# noise in each numerical derivative and the smallest gradient entries (~1e-4) show
+# per-entry relative errors up to ~1e-7 (the worst over 64 seeded cases: 9.9e-8).
+# A wrong term in a backward pass gives 1e-2 or more. EPS stays small enough that no
+# relu pre-activation of these seeded cases is crossed by the stencil (+-2 EPS).
+EPS = 1e-4
+GRAD_TOL = 1e-6
+
+B, T, H = 2, 3, 3
+
+
+def _setup(mode, direction, num_layers, input_mode, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    D = H if input_mode == "skip" else 2
+    dirs = 2 if direction == "bidirectional" else 1
+    params = init_cudnn_params(mode, D, H, num_layers, direction, input_mode, rng=rng, dtype=dtype)
+    x = rng.normal(size=(B, T, D)).astype(dtype)
+    h0 = rng.normal(size=(num_layers * dirs, B, H)).astype(dtype)
+    c0 = rng.normal(size=h0.shape).astype(dtype) if mode == "lstm" else None
+    return params, x, h0, c0, rng
+
+
+CASES = list(itertools.product(MODES, DIRECTIONS, (1, 2), INPUT_MODES))
+
+
+@pytest.mark.parametrize(("mode", "direction", "num_layers", "input_mode"), CASES)
+def test_gradients_match_central_differences(mode, direction, num_layers, input_mode):
+    params, x, h0, c0, rng = _setup(mode, direction, num_layers, input_mode)
+    kw = {"direction": direction, "input_mode": input_mode}
+    y, h_n, c_n, cache = cudnn_rnn_forward(x, h0, c0, params, mode, **kw)
+    Ry, Rh = rng.normal(size=y.shape), rng.normal(size=h_n.shape)
+    Rc = rng.normal(size=h_n.shape) if mode == "lstm" else None
+
+    def loss():
+        y, h_n, c_n, _ = cudnn_rnn_forward(x, h0, c0, params, mode, **kw)
+        return np.sum(y * Ry) + np.sum(h_n * Rh) + (np.sum(c_n * Rc) if mode == "lstm" else 0.0)
+
+    dx, dh0, dc0, grads = cudnn_rnn_backward(Ry, Rh, Rc, cache)
+    inputs = {"x": x, "h0": h0} | ({"c0": c0} if mode == "lstm" else {})
+    analytic = {"x": dx, "h0": dh0} | ({"c0": dc0} if mode == "lstm" else {})
+    report = gradient_check(
+        loss, inputs | named_params(params, direction), analytic | named_params(grads, direction), eps=EPS, order=4
+    )
+    assert report.ok(GRAD_TOL), str(report)
+
+
+def test_gradients_with_dropout_between_layers():
+    params, x, h0, c0, rng = _setup("lstm", "bidirectional", 2, "linear")
+    kw = {"direction": "bidirectional", "dropout": 0.4, "training": True, "rng": 7}  # same mask every call
+    y, h_n, c_n, cache = cudnn_rnn_forward(x, h0, c0, params, "lstm", **kw)
+    assert (cache["layers"][1]["mask"] == 0).any()
+    Ry = rng.normal(size=y.shape)
+
+    def loss():
+        return np.sum(cudnn_rnn_forward(x, h0, c0, params, "lstm", **kw)[0] * Ry)
+
+    dx, dh0, dc0, grads = cudnn_rnn_backward(Ry, None, None, cache)
+    report = gradient_check(loss, {"x": x, **named_params(params, "bidirectional")},
+                            {"x": dx, **named_params(grads, "bidirectional")}, eps=EPS, order=4)
+    assert report.ok(GRAD_TOL), str(report)
+
+
+# ---- the equations, checked against plain loops -------------------------------------------------
+
+
+def test_rnn_tanh_is_tanh_of_both_biases():
+    params, x, h0, _, _ = _setup("rnn_tanh", "unidirectional", 1, "linear")
+    p = params[0]
+    h = h0[0]
+    for t in range(T):
+        h = np.tanh(x[:, t] @ p["W"].T + h @ p["R"].T + p["bW"] + p["bR"])
+    y, h_n, c_n, _ = cudnn_rnn_forward(x, h0, None, params, "rnn_tanh")
+    np.testing.assert_allclose(y[:, -1], h, rtol=1e-12)
+    np.testing.assert_allclose(h_n[0], h, rtol=1e-12)
+    assert c_n is None
+
+
+def test_gru_resets_after_the_recurrent_product():
+    params, x, h0, _, _ = _setup("gru", "unidirectional", 1, "linear")
+    p = params[0]
+
+    def sig(a):
+        return 1 / (1 + np.exp(-a))
+
+    h = h0[0]
+    for t in range(T):
+        r = sig(x[:, t] @ p["W_r"].T + p["bW_r"] + h @ p["R_r"].T + p["bR_r"])
+        z = sig(x[:, t] @ p["W_z"].T + p["bW_z"] + h @ p["R_z"].T + p["bR_z"])
+        n = np.tanh(x[:, t] @ p["W_n"].T + p["bW_n"] + r * (h @ p["R_n"].T + p["bR_n"]))
+        h = (1 - z) * n + z * h
+    np.testing.assert_allclose(cudnn_rnn_forward(x, h0, None, params, "gru")[1][0], h, rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_backward_direction_reads_the_sequence_reversed(mode):
+    params, x, h0, c0, _ = _setup(mode, "bidirectional", 1, "linear")
+    y, h_n, c_n, _ = cudnn_rnn_forward(x, h0, c0, params, mode, direction="bidirectional")
+    c_b = None if c0 is None else c0[1:]
+    y_b, h_b, c_nb, _ = cudnn_rnn_forward(x[:, ::-1].copy(), h0[1:], c_b, params[1:], mode)
+    np.testing.assert_allclose(y[..., H:], y_b[:, ::-1], rtol=1e-12)  # [forward, backward] on the last axis
+    np.testing.assert_allclose(h_n[1], h_b[0], rtol=1e-12)
+    y_f = cudnn_rnn_forward(x, h0[:1], None if c0 is None else c0[:1], params[:1], mode)[0]
+    np.testing.assert_allclose(y[..., :H], y_f, rtol=1e-12)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_two_layers_are_two_one_layer_runs(direction):
+    params, x, h0, c0, _ = _setup("lstm", direction, 2, "linear")
+    dirs = 2 if direction == "bidirectional" else 1
+    y, h_n, c_n, _ = cudnn_rnn_forward(x, h0, c0, params, "lstm", direction=direction)
+    y1, h1, c1, _ = cudnn_rnn_forward(x, h0[:dirs], c0[:dirs], params[:dirs], "lstm", direction=direction)
+    y2, h2, c2, _ = cudnn_rnn_forward(y1, h0[dirs:], c0[dirs:], params[dirs:], "lstm", direction=direction)
+    np.testing.assert_allclose(y, y2, rtol=1e-12)
+    np.testing.assert_allclose(h_n, np.concatenate([h1, h2]), rtol=1e-12)
+    np.testing.assert_allclose(c_n, np.concatenate([c1, c2]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_skip_input_is_linear_input_with_identity_matrices(mode):
+    params, x, h0, c0, _ = _setup(mode, "bidirectional", 2, "skip")
+    y, h_n, _, _ = cudnn_rnn_forward(x, h0, c0, params, mode, direction="bidirectional", input_mode="skip")
+    weights, biases = params_to_canonical(params, mode, "bidirectional", "skip")
+    linear = canonical_to_params(weights, biases, mode, H, H, 2, "bidirectional", "linear")
+    assert np.array_equal(linear[1][param_names(mode)[0][0]], np.eye(H))
+    y_lin, h_lin, _, _ = cudnn_rnn_forward(x, h0, c0, linear, mode, direction="bidirectional")
+    np.testing.assert_allclose(y, y_lin, rtol=1e-12)
+    np.testing.assert_allclose(h_n, h_lin, rtol=1e-12)
+
+
+def test_zero_initial_states_by_default_and_float32():
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 2, "linear", dtype=np.float32)
+    y, h_n, c_n, cache = cudnn_rnn_forward(x, None, None, params, "lstm")
+    zeros = np.zeros_like(h0)
+    np.testing.assert_array_equal(y, cudnn_rnn_forward(x, zeros, zeros, params, "lstm")[0])
+    assert y.dtype == h_n.dtype == c_n.dtype == np.float32
+    dx, dh0, dc0, grads = cudnn_rnn_backward(np.ones_like(y), None, None, cache)
+    assert dx.dtype == dh0.dtype == grads[0]["W_i"].dtype == np.float32
+
+
+# ---- dropout ----------------------------------------------------------------------------------
+
+
+def _dropout_run(seed, p=0.5, training=True, num_layers=2, shape=(B, T)):
+    params, x, h0, c0, _ = _setup("gru", "bidirectional", num_layers, "linear")
+    x = np.random.default_rng(3).normal(size=shape + (x.shape[-1],))
+    return cudnn_rnn_forward(x, None, None, params, "gru", direction="bidirectional",
+                             dropout=p, training=training, rng=seed)
+
+
+def test_dropout_same_seed_same_output_other_seed_other_output():
+    y1, y2, y3 = (_dropout_run(seed)[0] for seed in (5, 5, 6))
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.allclose(y1, y3)
+
+
+def test_dropout_off_when_p_is_zero_or_in_inference():
+    reference = _dropout_run(None, p=0.0, training=False)[0]
+    np.testing.assert_array_equal(_dropout_run(None, p=0.0, training=True)[0], reference)
+    np.testing.assert_array_equal(_dropout_run(None, p=0.5, training=False)[0], reference)
+    assert _dropout_run(5, p=0.0)[3]["layers"][1]["mask"] is None
+
+
+def test_dropout_never_after_the_last_layer():
+    one_layer = _dropout_run(None, p=0.0, training=False, num_layers=1)[0]
+    np.testing.assert_array_equal(_dropout_run(5, p=0.9, num_layers=1)[0], one_layer)
+
+
+def test_dropout_mask_keeps_one_minus_p_scaled_by_its_inverse():
+    p = 0.3
+    mask = _dropout_run(11, p=p, shape=(200, 50))[3]["layers"][1]["mask"]
+    assert mask.shape == (200, 50, 2 * H)
+    assert set(np.unique(mask)) == {0.0, 1 / (1 - p)}
+    assert abs((mask == 0).mean() - p) < 0.01  # 60,000 Bernoulli draws: sd 0.002
+    assert abs(mask.mean() - 1.0) < 0.02  # expectation preserved
+
+
+# ---- conversions --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "direction", "input_mode"), list(itertools.product(MODES, DIRECTIONS, INPUT_MODES)))
+def test_canonical_round_trip(mode, direction, input_mode):
+    params, *_ = _setup(mode, direction, 2, input_mode)
+    weights, biases = params_to_canonical(params, mode, direction, input_mode)
+    D = H if input_mode == "skip" else 2
+    back = canonical_to_params(weights, biases, mode, D, H, 2, direction, input_mode)
+    assert [list(p) for p in back] == [list(p) for p in params]
+    for p, q in zip(params, back, strict=True):
+        for k in p:
+            np.testing.assert_array_equal(p[k], q[k])
+
+
+def test_canonical_order_and_shapes_bidirectional_lstm():
+    params, *_ = _setup("lstm", "bidirectional", 2, "linear")
+    weights, biases = params_to_canonical(params, "lstm", "bidirectional")
+    assert len(weights) == len(biases) == 2 * 2 * 8  # layers x directions x linLayerIDs
+    assert [w.shape for w in weights[:8]] == [(H, 2)] * 4 + [(H, H)] * 4  # layer 0 forward
+    assert [w.shape for w in weights[16:24]] == [(H, 2 * H)] * 4 + [(H, H)] * 4  # layer 1 forward
+    assert all(b.shape == (H,) for b in biases)
+    np.testing.assert_array_equal(weights[8 + 2], params[1]["W_g"])  # layer 0 backward, linLayerID 2
+    np.testing.assert_array_equal(biases[24 + 7], params[3]["bR_o"])  # layer 1 backward, linLayerID 7
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_keras_layout_round_trip(mode):
+    p = init_cudnn_params(mode, 2, H, rng=0)[0]
+    kernel, recurrent_kernel, bias = params_to_keras(p, mode)
+    G = len(param_names(mode)[1]) // 2
+    assert kernel.shape == (2, G * H) and recurrent_kernel.shape == (H, G * H)
+    assert bias.shape == ((2, G * H) if mode == "gru" else (G * H,))
+    q = keras_to_params([kernel, recurrent_kernel, bias], mode)
+    for k in p:
+        if k.startswith("b") and mode != "gru":
+            continue
+        np.testing.assert_array_equal(p[k], q[k])
+    if mode == "gru":
+        np.testing.assert_array_equal(kernel[:, :H], p["W_z"].T)  # Keras' first block is z, not r
+    else:  # one bias in Keras: bW + bR, read back as bR with bW = 0
+        for g in ("_i", "_f", "_g", "_o") if mode == "lstm" else ("",):
+            np.testing.assert_allclose(q["bR" + g], p["bW" + g] + p["bR" + g])
+            assert not q["bW" + g].any()
+
+
+# ---- bad input ----------------------------------------------------------------------------------
+
+
+def test_bad_names_raise_value_errors_naming_the_argument():
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 1, "linear")
+    with pytest.raises(ValueError, match="mode"):
+        cudnn_rnn_forward(x, h0, c0, params, "LSTM")
+    with pytest.raises(ValueError, match="direction"):
+        cudnn_rnn_forward(x, h0, c0, params, "lstm", direction="backward")
+    with pytest.raises(ValueError, match="input_mode"):
+        cudnn_rnn_forward(x, h0, c0, params, "lstm", input_mode="skip_input")
+    with pytest.raises(ValueError, match="mode"):
+        init_cudnn_params("vanilla", 2, H, rng=0)
+
+
+def test_skip_input_needs_input_size_equal_to_num_units():
+    with pytest.raises(ValueError, match="input_size"):
+        init_cudnn_params("gru", 2, H, input_mode="skip", rng=0)
+    params = init_cudnn_params("gru", H, H, input_mode="skip", rng=0)
+    with pytest.raises(ValueError, match="x"):
+        cudnn_rnn_forward(np.zeros((B, T, 2)), None, None, params, "gru", input_mode="skip")
+
+
+def test_bad_shapes_and_types_name_the_argument():
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 1, "linear")
+    with pytest.raises(ValueError, match="x"):
+        cudnn_rnn_forward(x[0], h0, c0, params, "lstm")
+    with pytest.raises(TypeError, match="x"):
+        cudnn_rnn_forward(x.tolist(), h0, c0, params, "lstm")
+    with pytest.raises(ValueError, match="h0"):
+        cudnn_rnn_forward(x, h0[0], c0, params, "lstm")
+    with pytest.raises(ValueError, match="c0"):
+        cudnn_rnn_forward(x, h0, c0[:, :1], params, "lstm")
+    with pytest.raises(ValueError, match=r"params\[0\]"):
+        cudnn_rnn_forward(x, h0, c0, [dict(params[0], W_i=params[0]["W_i"][:, :1])], "lstm")
+    with pytest.raises(ValueError, match="params"):
+        cudnn_rnn_forward(x, h0, None, params, "gru")
+    with pytest.raises(ValueError, match="params"):
+        cudnn_rnn_forward(x, h0, c0, params, "lstm", direction="bidirectional")
+    with pytest.raises(TypeError, match="dtype"):
+        cudnn_rnn_forward(x.astype(np.float32), h0, c0, params, "lstm")
+    gru = init_cudnn_params("gru", 2, H, rng=0)
+    with pytest.raises(ValueError, match="c0"):
+        cudnn_rnn_forward(x, h0, c0, gru, "gru")
+
+
+def test_bad_dropout_and_rng():
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 2, "linear")
+    for p in (1.0, -0.1):
+        with pytest.raises(ValueError, match="dropout"):
+            cudnn_rnn_forward(x, h0, c0, params, "lstm", dropout=p)
+    with pytest.raises(TypeError, match="rng"):
+        cudnn_rnn_forward(x, h0, c0, params, "lstm", dropout=0.5, training=True)
+    with pytest.raises(TypeError, match="training"):
+        cudnn_rnn_forward(x, h0, c0, params, "lstm", training=1)
+
+
+def test_bad_backward_and_conversion_inputs():
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 1, "linear")
+    y, h_n, c_n, cache = cudnn_rnn_forward(x, h0, c0, params, "lstm")
+    with pytest.raises(ValueError, match="dy"):
+        cudnn_rnn_backward(y[:, :-1], None, None, cache)
+    with pytest.raises(ValueError, match="dh_n"):
+        cudnn_rnn_backward(y, h_n[0], None, cache)
+    weights, biases = params_to_canonical(params, "lstm")
+    with pytest.raises(ValueError, match="weights"):
+        canonical_to_params(weights[:-1], biases, "lstm", 2, H)
+    with pytest.raises(ValueError, match=r"weights\[0\]"):
+        canonical_to_params([w.T for w in weights], biases, "lstm", 2, H)
+    kernel, recurrent_kernel, bias = params_to_keras(init_cudnn_params("gru", 2, H, rng=0)[0], "gru")
+    with pytest.raises(ValueError, match="bias"):
+        keras_to_params([kernel, recurrent_kernel, bias.ravel()], "gru")
