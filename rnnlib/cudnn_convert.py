@@ -9,14 +9,15 @@ rnnlib (:mod:`rnnlib.cudnn`)
     a list with one dict per pseudo-layer (layer 0 forward, layer 0 backward,
     layer 1 forward, ...); per gate ``W_g`` (H, D_in), ``R_g`` (H, H), ``bW_g``, ``bR_g`` (H,).
 
-cuDNN canonical (what ``tf.raw_ops.CudnnRNNCanonicalToParams`` takes as ``weights`` and
-``biases``, see TensorFlow's ``CudnnOpaqueParamsSaveable`` docstring)
-    two flat lists. ``weights``: for every pseudo-layer in the order above, its matrices
+cuDNN canonical
+    what ``tf.raw_ops.CudnnRNNCanonicalToParams`` takes as ``weights`` and ``biases``
+    (see TensorFlow's ``CudnnOpaqueParamsSaveable`` docstring): two flat lists. ``weights``: for every pseudo-layer in the order above, its matrices
     in linLayerID order (LSTM ``W_i W_f W_g W_o R_i R_f R_g R_o``; GRU ``W_r W_z W_n R_r
     R_z R_n``; RNN ``W R``), each a row-major (H, D_in) or (H, H) array, i.e. the matrix
     that multiplies a column vector ``x_t``. ``biases``: the same, with ``bW_*`` and ``bR_*``.
 
-Keras 3 (``layer.get_weights()``; keras/src/layers/rnn/{lstm,gru,simple_rnn}.py)
+Keras 3
+    ``layer.get_weights()`` (keras/src/layers/rnn/{lstm,gru,simple_rnn}.py) is
     ``[kernel (D, G*H), recurrent_kernel (H, G*H), bias]``, gate blocks side by side on
     the last axis, multiplying row vectors (``x @ kernel``), so each block is a
     transposed cuDNN matrix. ``LSTM``: gates i, f, c, o (cuDNN's order) and ONE bias
@@ -55,6 +56,8 @@ def params_to_canonical(
     still count num_units x input_size entries for them (its CudnnRNNParamsToCanonical
     checks that size), so identity matrices stand in for them: x_t added as it is is
     exactly what an identity matrix computes. Arrays are copies.
+
+    Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
     input_size = _input_size_of(params, mode, input_mode)
     _, num_units = _check_params(params, mode, input_size, direction, input_mode)
@@ -94,6 +97,8 @@ def canonical_to_params(
 
     The inverse of :func:`params_to_canonical`; in skip mode the first layer's input
     matrices are dropped (they stand for identities).
+
+    Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
     check_choice("mode", mode, MODES)
     dirs = _num_dirs(direction)
@@ -134,6 +139,8 @@ def params_to_keras(p: dict[str, np.ndarray], mode: str) -> list[np.ndarray]:
     For ``layer.set_weights`` of ``keras.layers.LSTM`` (mode ``'lstm'``),
     ``GRU(reset_after=True)`` (``'gru'``) or ``SimpleRNN`` with activation tanh/relu
     (``'rnn_tanh'``/``'rnn_relu'``). LSTM and SimpleRNN have one bias: ``bW + bR``.
+
+    Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
     check_choice("mode", mode, MODES)
     gates = KERAS_GATES[mode]
@@ -152,6 +159,8 @@ def keras_to_params(weights: list[np.ndarray], mode: str) -> dict[str, np.ndarra
     Keras' LSTM and SimpleRNN have a single bias; it becomes ``bR`` and ``bW`` is zero,
     the split Keras itself uses when it hands an LSTM to cuDNN (``_cudnn_lstm`` in
     keras/src/backend/tensorflow/rnn.py). Arrays are copies.
+
+    Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
     check_choice("mode", mode, MODES)
     if not isinstance(weights, list | tuple) or len(weights) != 3:

@@ -30,8 +30,8 @@ def numerical_gradient(f, x, eps=1e-6, *, order=2):
     f: a function of no arguments returning a float that reads ``x``; x: a float64
     array, perturbed in place one entry at a time and restored. Returns x's shape.
 
-    Its error has two parts: truncation, about eps^2 |f'''| / 6, and rounding, about
-    1e-16 |f| / eps (near 1e-10 at eps=1e-6), which makes correct gradient entries
+    Its error has two parts: truncation, about ``eps^2 |f'''| / 6``, and rounding, about
+    ``1e-16 |f| / eps`` (near 1e-10 at eps=1e-6), which makes correct gradient entries
     below ~1e-3 show relative errors above 1e-7. ``order=4`` takes the five-point
     stencil ``(8 [f(x+eps) - f(x-eps)] - [f(x+2 eps) - f(x-2 eps)]) / (12 eps)``,
     truncation about eps^4: with eps=1e-3 both parts are near 1e-13.
