@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 
 import pytest
 from notebook_hygiene import book_notebooks, file_problems, notebook_problems
+
+from tools.nbbuild import bootstrap_source
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = book_notebooks(ROOT)
@@ -25,8 +28,6 @@ def test_notebook_is_committed_executed(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_has_outputs(path):
     """A notebook with no output at all gives nbval nothing to compare."""
-    import json
-
     nb = json.loads(path.read_text(encoding="utf-8"))
     assert any(cell.get("outputs") for cell in nb["cells"] if cell["cell_type"] == "code")
 
@@ -89,12 +90,6 @@ def test_check_rejects_a_spoiled_notebook(spoil, expected):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_starts_with_the_colab_bootstrap(path):
     """The first code cell installs rnnlib from the repository URL set in _config.yml, nowhere else."""
-    import json
-    import sys
-
-    sys.path.insert(0, str(ROOT))
-    from tools.nbbuild import bootstrap_source
-
     nb = json.loads(path.read_text(encoding="utf-8"))
     first = next(cell for cell in nb["cells"] if cell["cell_type"] == "code")
     assert "".join(first["source"]) == bootstrap_source()
