@@ -50,3 +50,8 @@ __all__ += [
     "params_to_canonical",
     "params_to_keras",
 ]
+
+# Sequence structures (Chapter 1)
+from .seq_models import RNNClassifier, Seq2Seq  # noqa: E402
+
+__all__ += ["RNNClassifier", "Seq2Seq"]

@@ -1,0 +1,150 @@
+"""Diagrams of unrolled RNNs, drawn with matplotlib (an edge module: the core never imports it)::
+
+    from rnnlib.plotting import draw_unrolled, draw_encoder_decoder
+    draw_unrolled(4)                                   # many-to-many
+    draw_unrolled(4, outputs="last")                   # many-to-one
+    draw_unrolled(4, inputs="first", feedback=True)    # one-to-many, outputs fed back
+    draw_encoder_decoder(3, 4)                         # seq2seq
+
+Each function draws on ``ax`` (a new figure's axes when None) and returns the axes.
+Inputs sit on the bottom row, hidden states in the middle, outputs on top; every
+arrow of one kind carries the name of the one matrix it stands for, which is the
+picture of parameter sharing.
+"""
+
+from __future__ import annotations
+
+_COLORS = {"x": "#dbe9f6", "h": "#fde2c4", "y": "#d9f0d3", "h0": "#eeeeee", "enc": "#fbe3e8"}
+_ROW = {"x": 0.0, "h": 1.0, "y": 2.0}
+_HALF_W, _HALF_H = 0.27, 0.2  # half the size of a node's box, in data units
+
+
+def _axes(ax, width, height):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(width, height))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    return ax
+
+
+def _node(ax, x, y, text, color):
+    ax.add_patch(_box(x, y, color))
+    ax.text(x, y, text, ha="center", va="center", fontsize=11, zorder=3)
+
+
+def _box(x, y, color):
+    from matplotlib.patches import FancyBboxPatch
+
+    return FancyBboxPatch((x - _HALF_W, y - _HALF_H), 2 * _HALF_W, 2 * _HALF_H, zorder=2,
+                          boxstyle="round,pad=0.02,rounding_size=0.08", fc=color, ec="#444444", lw=1)
+
+
+def _arrow(ax, start, end, label=None, *, dashed=False, rad=0.0, label_at=0.5, label_side=(0.0, 0.0)):
+    """An arrow between two node centres, clipped to the boxes; ``label`` near its middle."""
+    (x0, y0), (x1, y1) = start, end
+    if x0 == x1:  # vertical: leave from the top edge, arrive at the bottom edge
+        s, e = (x0, y0 + _HALF_H * (1 if y1 > y0 else -1)), (x1, y1 - _HALF_H * (1 if y1 > y0 else -1))
+    elif y0 == y1:  # horizontal
+        s, e = (x0 + _HALF_W * (1 if x1 > x0 else -1), y0), (x1 - _HALF_W * (1 if x1 > x0 else -1), y1)
+    else:  # diagonal: from the top of start to the left of end
+        s, e = (x0 + _HALF_W * 0.6, y0 + _HALF_H), (x1 - _HALF_W, y1 - _HALF_H * 0.5)
+    ax.annotate("", xy=e, xytext=s, zorder=1,
+                arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 1.2, "shrinkA": 0, "shrinkB": 0,
+                            "linestyle": "--" if dashed else "-", "connectionstyle": f"arc3,rad={rad}"})
+    if label:
+        lx = s[0] + label_at * (e[0] - s[0]) + label_side[0]
+        ly = s[1] + label_at * (e[1] - s[1]) + label_side[1]
+        ax.text(lx, ly, label, ha="center", va="center", fontsize=9, color="#8b1a1a", zorder=4,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.9})
+
+
+def _check_steps(name, n):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{name}: expected an int >= 1, got {n!r}")
+
+
+def draw_unrolled(T, *, inputs="all", outputs="all", feedback=False, ax=None, title=None,
+                  weights=("W", "U", "V"), state="h", x_name="x", y_name=r"\hat y"):
+    """Draw an RNN unrolled over ``T`` steps, t = 1..T, starting from the state h_0.
+
+    inputs: "all" (an input every step) or "first" (only x_1); outputs: "all",
+    "last" (one output after step T) or "none"; feedback: draw each output fed back
+    as the next step's input (dashed), as in generation. ``weights`` names the input,
+    recurrent and output matrices written on the arrows. Returns the axes.
+
+    Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+    """
+    _check_steps("T", T)
+    for name, value, choices in (("inputs", inputs, ("all", "first")),
+                                 ("outputs", outputs, ("all", "last", "none"))):
+        if value not in choices:
+            raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+    ax = _axes(ax, 1.3 * (T + 1) + 0.4, 3.4)
+    Wn, Un, Vn = weights
+    _node(ax, 0, _ROW["h"], f"${state}_0$", _COLORS["h0"])
+    for t in range(1, T + 1):
+        _node(ax, t, _ROW["h"], f"${state}_{{{t}}}$", _COLORS["h"])
+        _arrow(ax, (t - 1, _ROW["h"]), (t, _ROW["h"]), f"${Un}$", label_side=(0, -0.17))
+        if inputs == "all" or t == 1:
+            _node(ax, t, _ROW["x"], f"${x_name}_{{{t}}}$", _COLORS["x"])
+            _arrow(ax, (t, _ROW["x"]), (t, _ROW["h"]), f"${Wn}$")
+        if outputs == "all" or (outputs == "last" and t == T):
+            _node(ax, t, _ROW["y"], f"${y_name}_{{{t}}}$", _COLORS["y"])
+            _arrow(ax, (t, _ROW["h"]), (t, _ROW["y"]), f"${Vn}$")
+        if feedback and t < T and outputs == "all":
+            _arrow(ax, (t, _ROW["y"]), (t + 1, _ROW["h"]), None, dashed=True)
+    ax.set_xlim(-0.5, T + 0.5)
+    ax.set_ylim(-0.45, 2.45)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def draw_encoder_decoder(src_len, tgt_len, *, ax=None, title=None, feedback=False):
+    """Draw a seq2seq model: an encoder over ``src_len`` inputs, a decoder over ``tgt_len`` steps.
+
+    The encoder (states e_1..e_S, no outputs) starts from e_0 = 0; its last state is
+    the decoder's initial state h_0. The decoder reads a start token <s> and then the
+    previous target y_{t-1} (teacher forcing), or, with ``feedback=True``, its own
+    previous output (generation, dashed). Returns the axes.
+
+    Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+    """
+    _check_steps("src_len", src_len)
+    _check_steps("tgt_len", tgt_len)
+    S, T = src_len, tgt_len
+    ax = _axes(ax, 1.1 * (S + T + 2) + 0.4, 3.6)
+    from matplotlib.patches import Rectangle
+
+    ax.add_patch(Rectangle((-0.45, -0.4), S + 0.9, 1.75, fc="#fbf3f5", ec="none", zorder=0))
+    ax.add_patch(Rectangle((S + 0.55, -0.4), T + 0.9, 2.8, fc="#f2f8ef", ec="none", zorder=0))
+    ax.text(S / 2, -0.62, "encoder", ha="center", va="center", fontsize=10)
+    ax.text(S + 1 + T / 2, -0.62, "decoder", ha="center", va="center", fontsize=10)
+    _node(ax, 0, _ROW["h"], "$e_0$", _COLORS["h0"])
+    for t in range(1, S + 1):
+        _node(ax, t, _ROW["h"], f"$e_{{{t}}}$", _COLORS["enc"])
+        _arrow(ax, (t - 1, _ROW["h"]), (t, _ROW["h"]), "$U_e$", label_side=(0, -0.17))
+        _node(ax, t, _ROW["x"], f"$x_{{{t}}}$", _COLORS["x"])
+        _arrow(ax, (t, _ROW["x"]), (t, _ROW["h"]), "$W_e$")
+    for t in range(1, T + 1):
+        c = S + 1 + t
+        _node(ax, c, _ROW["h"], f"$h_{{{t}}}$", _COLORS["h"])
+        _node(ax, c, _ROW["y"], f"$\\hat y_{{{t}}}$", _COLORS["y"])
+        _arrow(ax, (c, _ROW["h"]), (c, _ROW["y"]), "$V_d$")
+        if t == 1 or not feedback:
+            _node(ax, c, _ROW["x"], "$\\langle s\\rangle$" if t == 1 else f"$y_{{{t - 1}}}$", _COLORS["x"])
+            _arrow(ax, (c, _ROW["x"]), (c, _ROW["h"]), "$W_d$")
+        else:
+            _arrow(ax, (c - 1, _ROW["y"]), (c, _ROW["h"]), None, dashed=True)
+        if t > 1:
+            _arrow(ax, (c - 1, _ROW["h"]), (c, _ROW["h"]), "$U_d$", label_side=(0, -0.17))
+    _node(ax, S + 1, _ROW["h"], "$h_0$", _COLORS["h0"])
+    _arrow(ax, (S, _ROW["h"]), (S + 1, _ROW["h"]), "copy", label_side=(0, -0.17))
+    _arrow(ax, (S + 1, _ROW["h"]), (S + 2, _ROW["h"]), "$U_d$", label_side=(0, -0.17))
+    ax.set_xlim(-0.5, S + T + 1.5)
+    ax.set_ylim(-0.8, 2.45)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax

@@ -1,0 +1,282 @@
+"""Sequence structures beyond many-to-many: a classifier and an encoder-decoder.
+
+Both compose the functional core (``rnn_forward``/``rnn_backward``,
+``affine_forward``/``affine_backward``, ``sequence_cross_entropy``) and hold their
+parameters in a dict, returning gradients under the same keys, like
+``RNNLanguageModel``. The third structure of Chapter 1, one-to-many generation
+(read ``x_0``, feed each output back in as the next input), is
+``RNNLanguageModel.sample`` with one seed id per sequence; the decoder of ``Seq2Seq``
+generates with it too.
+
+Variable-length inputs are padded to a common length T and described by
+``lengths`` (B,) integers in [1, T]: a sequence's "last" state is then the state
+after its step ``lengths[i] - 1``, and the padded steps after it receive no gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as v
+from .layers import affine_backward, affine_forward
+from .loss import sequence_cross_entropy, softmax
+from .models import RNNLanguageModel
+from .rnn import rnn_backward, rnn_forward
+
+_ENC_KEYS = ("W", "U", "b")
+_DEC_KEYS = ("W", "U", "b", "V", "b_y")
+
+
+def _check_lengths(name, lengths, B, T):
+    """None, or an integer array (B,) with every entry in [1, T]; returned unchanged."""
+    if lengths is None:
+        return None
+    if not isinstance(lengths, np.ndarray) or not np.issubdtype(lengths.dtype, np.integer):
+        raise TypeError(f"{name}: expected an integer numpy array of shape ({B},), "
+                        f"got {v._describe(lengths)}")
+    v.check_shape(name, lengths, (B,))
+    if lengths.min() < 1 or lengths.max() > T:
+        raise ValueError(f"{name}: expected lengths in [1, {T}] (the padded length), "
+                         f"got values from {lengths.min()} to {lengths.max()}")
+    return lengths
+
+
+def _last_index(lengths, B, T):
+    """Index (B,) of each sequence's last real step: T-1, or lengths-1."""
+    return np.full(B, T - 1) if lengths is None else lengths - 1
+
+
+def _last_states(hs, lengths):
+    """hs (B, T, H) -> the state after each sequence's last real step, (B, H), a copy."""
+    B, T, _ = hs.shape
+    return hs[np.arange(B), _last_index(lengths, B, T)]
+
+
+def _scatter_last(dh_last, shape, lengths):
+    """The gradient dhs (B, T, H) of ``_last_states``: dh_last at last steps, else 0."""
+    B, T, _ = shape
+    dhs = np.zeros(shape, dtype=dh_last.dtype)
+    dhs[np.arange(B), _last_index(lengths, B, T)] = dh_last
+    return dhs
+
+
+def _check_dtype_arg(dtype):
+    if np.dtype(dtype) not in v.FLOAT_DTYPES:
+        raise TypeError(f"dtype: expected float32 or float64, got {np.dtype(dtype)}")
+
+
+class RNNClassifier:
+    """Many-to-one RNN: read a sequence, classify it from its last hidden state::
+
+        h_t = tanh(W x_t + U h_{t-1} + b),  h_0 = 0
+        z = V h_last + b_y,  p = softmax(z)
+
+    ``params`` is ``{W (H, D), U (H, H), b (H,), V (C, H), b_y (C,)}``: the
+    parameters of ``RNNLanguageModel(input_size, hidden_size, num_classes)``,
+    initialised the same way (``init_scale`` as there), with V applied once per
+    sequence instead of once per step. Inputs x are (B, T) integer ids in [0, D) or
+    (B, T, D) floats. ``h_last`` is the state after step T-1, or, given ``lengths``
+    (B,) in [1, T], after step ``lengths[i] - 1`` of sequence i (right-padded
+    sequences; the padding must still be valid ids or finite floats).
+
+    Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+    """
+
+    def __init__(self, input_size, hidden_size, num_classes, *, rng, dtype=np.float64,
+                 init_scale=None):
+        C = v.check_positive_int("num_classes", num_classes)
+        _check_dtype_arg(dtype)
+        like = RNNLanguageModel(input_size, hidden_size, C, rng=rng, dtype=dtype,
+                                init_scale=init_scale)
+        self.params = like.params
+        self.input_size, self.hidden_size = like.input_size, like.hidden_size
+        self.num_classes = C
+
+    def forward(self, x, lengths=None):
+        """Class scores of every sequence.
+
+        x: (B, T) ids or (B, T, D) floats; lengths: (B,) integers in [1, T] or None.
+        Returns ``logits`` (B, C) and a cache for ``backward``; ``cache["h_last"]``
+        is the (B, H) state the scores were computed from.
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        p = self.params
+        hs, rnn_cache = rnn_forward(x, None, p["W"], p["U"], p["b"])
+        lengths = _check_lengths("lengths", lengths, *x.shape[:2])
+        h_last = _last_states(hs, lengths)
+        logits, out_cache = affine_forward(h_last, p["V"], p["b_y"])
+        cache = {"rnn": rnn_cache, "out": out_cache, "h_last": h_last.copy(),
+                 "lengths": None if lengths is None else v.frozen_copy(lengths)}
+        return logits, cache
+
+    def backward(self, dlogits, cache):
+        """Gradients under the keys of ``params`` from ``dlogits`` (B, C).
+
+        The gradient enters the recurrence only at each sequence's last step and
+        flows back from there through full BPTT.
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        g_out = affine_backward(dlogits, cache["out"])
+        dhs = _scatter_last(g_out["dh"], cache["rnn"]["hs"].shape, cache["lengths"])
+        g_rnn = rnn_backward(dhs, cache["rnn"])
+        return {"W": g_rnn["dW"], "U": g_rnn["dU"], "b": g_rnn["db"],
+                "V": g_out["dV"], "b_y": g_out["db_y"]}
+
+    def loss(self, x, y, lengths=None, reduction="mean"):
+        """Cross-entropy of the labels y (B,) integers in [0, C), and its gradients.
+
+        ``reduction='mean'`` averages ``-log p(y_i)`` over the batch, ``'sum'`` adds it.
+        Returns ``(loss, grads)``; ``grads`` has the keys of ``params``.
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        logits, cache = self.forward(x, lengths)
+        v.check_ids("y", y, (x.shape[0],), self.num_classes)
+        # One label per sequence is a sequence loss over a single step.
+        loss, dlogits = sequence_cross_entropy(logits[:, None], y[:, None],
+                                               reduction=reduction)
+        return loss, self.backward(dlogits[:, 0], cache)
+
+    def predict(self, x, lengths=None):
+        """Class probabilities (B, C) of every sequence.
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        logits, _ = self.forward(x, lengths)
+        return softmax(logits)
+
+
+class Seq2Seq:
+    """Encoder-decoder: an encoder RNN's last state starts a decoder RNN::
+
+        encoder:  e_t = tanh(W_e x_t + U_e e_{t-1} + b_e),  e_0 = 0,   c = e_last
+        decoder:  h_0 = c,   h_t = tanh(W_d y_{t-1} + U_d h_{t-1} + b_d),
+                  p(y_t | y_<t, x) = softmax(V_d h_t + b_y)
+
+    ``params`` holds ``enc_W`` (H, S), ``enc_U`` (H, H), ``enc_b`` (H,) and the
+    parameters of a next-token language model over the target vocabulary,
+    ``dec_W`` (H, K), ``dec_U`` (H, H), ``dec_b`` (H,), ``dec_V`` (K, H),
+    ``dec_b_y`` (K,). S = ``src_size`` (source vocabulary, or feature size for float
+    sources), K = ``tgt_vocab`` (it includes the start token and any end token),
+    H = ``hidden_size``, shared by both so the encoder's state can start the decoder.
+    Each part is initialised as ``RNNLanguageModel`` initialises its parameters.
+
+    Training uses teacher forcing: the decoder reads the true target shifted right
+    behind a start token (``tgt_in``) and is scored against the target itself
+    (``tgt_out``); generating (``greedy_decode``) feeds its own outputs back instead.
+
+    Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+    """
+
+    def __init__(self, src_size, tgt_vocab, hidden_size, *, rng, dtype=np.float64,
+                 init_scale=None):
+        S = v.check_positive_int("src_size", src_size)
+        K = v.check_positive_int("tgt_vocab", tgt_vocab)
+        H = v.check_positive_int("hidden_size", hidden_size)
+        _check_dtype_arg(dtype)
+        rng = v.as_generator(rng)
+        # Each part is drawn as a language model's parameters (encoder: V, b_y unused).
+        enc = RNNLanguageModel(S, H, 1, rng=rng, dtype=dtype, init_scale=init_scale)
+        dec = RNNLanguageModel(K, H, K, rng=rng, dtype=dtype, init_scale=init_scale)
+        self.params = {f"enc_{k}": enc.params[k] for k in _ENC_KEYS}
+        self.params.update({f"dec_{k}": dec.params[k] for k in _DEC_KEYS})
+        self.src_size, self.tgt_vocab, self.hidden_size = S, K, H
+
+    def _p(self, prefix, keys):
+        return [self.params[f"{prefix}_{k}"] for k in keys]
+
+    def encode(self, src, src_lengths=None):
+        """The encoder's last hidden state (B, H): the decoder's initial state.
+
+        src: (B, S_len) ids in [0, S) or (B, S_len, S) floats; src_lengths: (B,) in
+        [1, S_len] or None. Returns ``(h_last, cache)``.
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        hs, cache = rnn_forward(src, None, *self._p("enc", _ENC_KEYS))
+        src_lengths = _check_lengths("src_lengths", src_lengths, *src.shape[:2])
+        lengths = None if src_lengths is None else v.frozen_copy(src_lengths)
+        cache = {"rnn": cache, "lengths": lengths}
+        return _last_states(hs, src_lengths), cache
+
+    def forward(self, src, tgt_in, src_lengths=None):
+        """Scores of every target step under teacher forcing.
+
+        tgt_in: (B, T) target ids in [0, K) (start token, then the target shifted
+        right). Returns ``logits`` (B, T, K) and a cache for ``backward``;
+        ``cache["context"]`` is the encoder's last state (B, H).
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        context, enc_cache = self.encode(src, src_lengths)
+        v.check_ids("tgt_in", tgt_in, (src.shape[0], None), self.tgt_vocab)
+        W, U, b, V, b_y = self._p("dec", _DEC_KEYS)
+        hs, dec_cache = rnn_forward(tgt_in, context, W, U, b)
+        logits, out_cache = affine_forward(hs, V, b_y)
+        cache = {"enc": enc_cache, "dec": dec_cache, "out": out_cache,
+                 "context": context.copy()}
+        return logits, cache
+
+    def backward(self, dlogits, cache):
+        """Gradients of every parameter (``enc_*``, ``dec_*``) from ``dlogits`` (B, T, K).
+
+        The decoder's gradient with respect to its initial state, ``dh0``, is the
+        gradient of the encoder's last state: it enters the encoder there.
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        g_out = affine_backward(dlogits, cache["out"])
+        g_dec = rnn_backward(g_out["dh"], cache["dec"])
+        enc = cache["enc"]
+        dhs = _scatter_last(g_dec["dh0"], enc["rnn"]["hs"].shape, enc["lengths"])
+        g_enc = rnn_backward(dhs, enc["rnn"])
+        grads = {f"enc_{k}": g_enc[f"d{k}"] for k in _ENC_KEYS}
+        grads.update({"dec_W": g_dec["dW"], "dec_U": g_dec["dU"], "dec_b": g_dec["db"],
+                      "dec_V": g_out["dV"], "dec_b_y": g_out["db_y"]})
+        return grads
+
+    def loss(self, src, tgt_in, tgt_out, mask=None, reduction="sum", src_lengths=None):
+        """Teacher-forced cross-entropy of ``tgt_out`` (B, T) ids, and its gradients.
+
+        mask: (B, T) bools or 0/1 marking real target steps (0 = padding), as in
+        ``sequence_cross_entropy``; ``reduction`` 'sum' (over unmasked steps, as
+        ``RNNLanguageModel.loss``) or 'mean' (per unmasked step).
+        Returns ``(loss, grads)`` with the keys of ``params``.
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        logits, cache = self.forward(src, tgt_in, src_lengths)
+        v.check_ids("tgt_out", tgt_out, tgt_in.shape, self.tgt_vocab)
+        loss, dlogits = sequence_cross_entropy(logits, tgt_out, mask=mask,
+                                               reduction=reduction)
+        return loss, self.backward(dlogits, cache)
+
+    def greedy_decode(self, src, start_id, max_len, src_lengths=None, end_id=None):
+        """Generate (B, max_len) int64 ids: encode, then feed back the decoder's argmax.
+
+        The decoder starts from the encoder's last state, reads ``start_id`` and then
+        each id it produced (``RNNLanguageModel.sample`` with ``greedy=True``). With
+        ``end_id``, every position after a sequence's first ``end_id`` is set to
+        ``end_id`` (the output is padded with it).
+
+        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        """
+        for name, token in (("start_id", start_id), ("end_id", end_id)):
+            if token is not None:
+                v.check_positive_int(name, token, allow_zero=True)
+                if token >= self.tgt_vocab:
+                    raise ValueError(f"{name}: expected an id in [0, {self.tgt_vocab}), "
+                                     f"got {token}")
+        max_len = v.check_positive_int("max_len", max_len, allow_zero=True)
+        context, _ = self.encode(src, src_lengths)
+        # A language model over this model's decoder parameters (not copies).
+        decoder = RNNLanguageModel(self.tgt_vocab, self.hidden_size, rng=0,
+                                   dtype=context.dtype, init_scale=0.0)
+        decoder.params = dict(zip(_DEC_KEYS, self._p("dec", _DEC_KEYS), strict=True))
+        start = np.full((src.shape[0], 1), start_id, dtype=np.int64)
+        out = decoder.sample(start, max_len, greedy=True, h0=context)
+        if end_id is not None:
+            out[np.cumsum(out == end_id, axis=1) > 0] = end_id  # first end_id onwards
+        return out
