@@ -1,0 +1,390 @@
+"""rnnlib's Elman RNN and language model as Keras 3 layers and as TF1's BasicRNNCell.
+
+An edge module: importing it imports neither TensorFlow nor Keras. The conversion
+functions are pure numpy (arrays in, copies out); only the ``set_*``/``get_*`` helpers
+and :func:`build_keras_language_model` touch Keras, and they import it lazily through
+:func:`rnnlib.tfcompat.import_tensorflow`.
+
+Keras multiplies row vectors by its matrices (``x_t @ kernel``) where the course's
+notation multiplies column vectors (``W x_t``), so every matrix crosses transposed:
+
+- Keras 3 ``SimpleRNN`` / ``SimpleRNNCell``: ``kernel = W.T`` (D, H),
+  ``recurrent_kernel = U.T`` (H, H), ``bias = b`` (H,);
+- TF1 ``BasicRNNCell`` (tf-keras only): one ``kernel`` (D + H, H) stacking ``W.T``
+  over ``U.T``, and ``bias = b``;
+- the language model ``RNNLanguageModel.params`` ``{W, U, b, V, b_y}`` as
+  ``Embedding(D, H)`` -> ``SimpleRNN(H, return_sequences=True)`` -> ``Dense(K)``:
+  token id ``i`` selects column ``W[:, i]``, which is row ``i`` of the embedding
+  table, so the table is ``W.T`` (D, H); the recurrent layer's input kernel is then the
+  identity (kept frozen); ``Dense`` has ``kernel = V.T`` (H, K), ``bias = b_y``.
+
+Every map here is linear, so gradients cross exactly as the weights do.
+
+Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as v
+
+__all__ = [
+    "basic_rnn_cell_from_params",
+    "build_keras_language_model",
+    "get_basic_rnn_cell_weights",
+    "get_language_model_weights",
+    "get_simple_rnn_weights",
+    "language_model_from_keras",
+    "language_model_grads_from_keras",
+    "language_model_to_keras",
+    "params_from_basic_rnn_cell",
+    "set_basic_rnn_cell_weights",
+    "set_language_model_weights",
+    "set_simple_rnn_weights",
+    "simple_rnn_from_keras",
+    "simple_rnn_to_keras",
+]
+
+LM_PARAM_NAMES = ("W", "U", "b", "V", "b_y")
+
+
+def _copy(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).copy()
+
+
+def _check_rnn_params(W, U, b) -> tuple[int, int]:
+    v.check_float_array("W", W, (None, None))
+    H, D = W.shape
+    v.check_float_array("U", U, (H, H))
+    v.check_float_array("b", b, (H,))
+    v.check_same_dtype(W=W, U=U, b=b)
+    return H, D
+
+
+def _check_list(name: str, weights, n: int) -> list:
+    if not isinstance(weights, list | tuple):
+        kind = type(weights).__name__
+        raise TypeError(f"{name}: expected a list of {n} numpy arrays, got {kind}")
+    if len(weights) != n:
+        raise ValueError(f"{name}: expected a list of {n} numpy arrays, got {len(weights)}")
+    return list(weights)
+
+
+# ------------------------------------------------------ SimpleRNN (Keras 3) --
+
+
+def simple_rnn_to_keras(W, U, b) -> list[np.ndarray]:
+    """rnnlib's W (H, D), U (H, H), b (H,) -> Keras [kernel, recurrent_kernel, bias].
+
+    ``kernel = W.T`` (D, H), ``recurrent_kernel = U.T`` (H, H), ``bias = b`` (H,),
+    in the order of ``SimpleRNN.get_weights()``, ready for ``set_weights``. The
+    arrays are copies, in the parameters' dtype.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    _check_rnn_params(W, U, b)
+    return [_copy(W.T), _copy(U.T), _copy(b)]
+
+
+def simple_rnn_from_keras(weights) -> dict[str, np.ndarray]:
+    """Keras [kernel (D, H), recurrent_kernel (H, H), bias (H,)] -> {"W", "U", "b"}.
+
+    The inverse of :func:`simple_rnn_to_keras`: ``W = kernel.T``,
+    ``U = recurrent_kernel.T``, ``b = bias``. The gradients of the three Keras
+    variables map the same way to ``dW``, ``dU``, ``db``.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    kernel, recurrent_kernel, bias = _check_list("weights", weights, 3)
+    v.check_float_array("weights[0] (kernel)", kernel, (None, None))
+    D, H = kernel.shape
+    v.check_float_array("weights[1] (recurrent_kernel)", recurrent_kernel, (H, H))
+    v.check_float_array("weights[2] (bias)", bias, (H,))
+    v.check_same_dtype(kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias)
+    return {"W": _copy(kernel.T), "U": _copy(recurrent_kernel.T), "b": _copy(bias)}
+
+
+def _simple_rnn_cell(layer):
+    """The SimpleRNNCell of a SimpleRNN, of an RNN(SimpleRNNCell), or the cell itself."""
+    cell = getattr(layer, "cell", layer)
+    if type(cell).__name__ != "SimpleRNNCell":
+        raise TypeError("layer: expected keras.layers.SimpleRNN, RNN(SimpleRNNCell) or "
+                        f"SimpleRNNCell, got {type(layer).__name__}")
+    if not cell.built:
+        raise ValueError("layer: expected a built layer (call it once, or call build), "
+                         "got an unbuilt one")
+    if cell.bias is None:
+        raise ValueError("layer: expected use_bias=True (rnnlib's b has no counterpart "
+                         "otherwise), got use_bias=False")
+    return cell
+
+
+def _assign(name: str, variable, array: np.ndarray) -> None:
+    """``variable.assign(array)`` after checking shape and dtype (nothing is cast)."""
+    v.check_float_array(name, array, tuple(variable.shape))
+    # a tf.DType (tf-keras) or a dtype string (Keras 3)
+    dtype = getattr(variable.dtype, "as_numpy_dtype", variable.dtype)
+    v.check_dtype(name, array, np.dtype(dtype))
+    variable.assign(array)
+
+
+def set_simple_rnn_weights(layer, W, U, b) -> None:
+    """Load rnnlib's W, U, b into a built Keras SimpleRNN, RNN(SimpleRNNCell) or cell.
+
+    The arrays must already have the layer's dtype (Keras' default is float32): the
+    cast is the caller's visible decision, never a silent one here.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    cell = _simple_rnn_cell(layer)
+    kernel, recurrent_kernel, bias = simple_rnn_to_keras(W, U, b)
+    _assign("W", cell.kernel, kernel)
+    _assign("U", cell.recurrent_kernel, recurrent_kernel)
+    _assign("b", cell.bias, bias)
+
+
+def get_simple_rnn_weights(layer) -> dict[str, np.ndarray]:
+    """Read a built Keras SimpleRNN (or its cell) as rnnlib's ``{"W", "U", "b"}``.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    cell = _simple_rnn_cell(layer)
+    variables = (cell.kernel, cell.recurrent_kernel, cell.bias)
+    return simple_rnn_from_keras([np.asarray(w.numpy()) for w in variables])
+
+
+# ---------------------------------------------------- the language model ----
+
+
+def _check_lm_params(params) -> tuple[int, int, int]:
+    v.check_array_dict("params", params)
+    if set(params) != set(LM_PARAM_NAMES):
+        raise ValueError(f"params: expected keys {sorted(LM_PARAM_NAMES)}, "
+                         f"got keys {sorted(params)}")
+    H, D = _check_rnn_params(params["W"], params["U"], params["b"])
+    v.check_float_array("params['V']", params["V"], (None, H))
+    K = params["V"].shape[0]
+    v.check_float_array("params['b_y']", params["b_y"], (K,))
+    v.check_same_dtype(**params)
+    return D, H, K
+
+
+def language_model_to_keras(params) -> list[np.ndarray]:
+    """RNNLanguageModel.params -> the six weights of build_keras_language_model.
+
+    In ``model.get_weights()`` order: ``embeddings = W.T`` (D, H); the recurrent
+    layer's ``kernel = I`` (H, H), ``recurrent_kernel = U.T`` (H, H) and
+    ``bias = b`` (H,); the output Dense layer's ``kernel = V.T`` (H, K) and
+    ``bias = b_y`` (K,). Copies, in the parameters' dtype.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    _, H, _ = _check_lm_params(params)
+    p = params
+    identity = np.eye(H, dtype=p["W"].dtype)
+    return [_copy(p["W"].T), identity, _copy(p["U"].T), _copy(p["b"]),
+            _copy(p["V"].T), _copy(p["b_y"])]
+
+
+def language_model_from_keras(weights) -> dict[str, np.ndarray]:
+    """Six Keras weights of Embedding -> SimpleRNN -> Dense -> RNNLanguageModel.params.
+
+    ``weights`` is ``[embeddings (D, E), kernel (E, H), recurrent_kernel (H, H),
+    bias (H,), dense_kernel (H, K), dense_bias (K,)]`` of any such model, not only one
+    from :func:`build_keras_language_model`. Id ``i`` reaches the recurrence as row
+    ``i`` of ``embeddings @ kernel`` (D, H), so ``W = (embeddings @ kernel).T``; with
+    an identity kernel that is ``embeddings.T`` exactly (products with 0 and 1 are
+    exact). ``U = recurrent_kernel.T``, ``b = bias``, ``V = dense_kernel.T``,
+    ``b_y = dense_bias``.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_list("weights", weights, 6)
+    v.check_float_array("weights[0] (embeddings)", table, (None, None))
+    D, E = table.shape
+    v.check_float_array("weights[1] (kernel)", kernel, (E, None))
+    H = kernel.shape[1]
+    v.check_float_array("weights[2] (recurrent_kernel)", recurrent, (H, H))
+    v.check_float_array("weights[3] (bias)", bias, (H,))
+    v.check_float_array("weights[4] (dense kernel)", dense_kernel, (H, None))
+    v.check_float_array("weights[5] (dense bias)", dense_bias, (dense_kernel.shape[1],))
+    v.check_same_dtype(embeddings=table, kernel=kernel, recurrent_kernel=recurrent,
+                       bias=bias, dense_kernel=dense_kernel, dense_bias=dense_bias)
+    return {"W": _copy((table @ kernel).T), "U": _copy(recurrent.T), "b": _copy(bias),
+            "V": _copy(dense_kernel.T), "b_y": _copy(dense_bias)}
+
+
+def language_model_grads_from_keras(grads) -> dict[str, np.ndarray]:
+    """Gradients of model.trainable_variables -> rnnlib's ``{W, U, b, V, b_y}``.
+
+    ``grads`` are the five dense gradients of a model from
+    :func:`build_keras_language_model` (its identity input kernel is frozen), in
+    ``trainable_variables`` order: embeddings (D, H), recurrent_kernel (H, H),
+    bias (H,), dense kernel (H, K), dense bias (K,). Each is the transpose (or a copy)
+    of rnnlib's: ``dW = d_embeddings.T``, ``dU = d_recurrent_kernel.T``, and so on.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    d_table, d_recurrent, d_bias, d_dense, d_dense_bias = _check_list("grads", grads, 5)
+    v.check_float_array("grads[0] (embeddings)", d_table, (None, None))
+    D, H = d_table.shape
+    v.check_float_array("grads[1] (recurrent_kernel)", d_recurrent, (H, H))
+    v.check_float_array("grads[2] (bias)", d_bias, (H,))
+    v.check_float_array("grads[3] (dense kernel)", d_dense, (H, None))
+    v.check_float_array("grads[4] (dense bias)", d_dense_bias, (d_dense.shape[1],))
+    return {"W": _copy(d_table.T), "U": _copy(d_recurrent.T), "b": _copy(d_bias),
+            "V": _copy(d_dense.T), "b_y": _copy(d_dense_bias)}
+
+
+def build_keras_language_model(input_size, hidden_size, output_size=None, *,
+                               batch_size=None, seq_len=None, stateful=False,
+                               unroll=False, dtype="float32"):
+    """Keras 3's counterpart of RNNLanguageModel: Embedding -> SimpleRNN -> Dense.
+
+    A ``keras.Sequential`` of ``Embedding(D, H)`` (named "embedding"),
+    ``SimpleRNN(H, return_sequences=True)`` ("rnn") whose input kernel is the identity
+    and not trainable, and ``Dense(K)`` ("output", no softmax): the model maps ids
+    (B, T) to logits (B, T, K). D = ``input_size``, H = ``hidden_size``,
+    K = ``output_size`` (default D). ``stateful=True`` needs ``batch_size``;
+    ``unroll=True`` needs ``seq_len``. ``dtype`` ("float32" or "float64") is every
+    layer's dtype. Load rnnlib's parameters with :func:`set_language_model_weights`.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    from .tfcompat import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    D = v.check_positive_int("input_size", input_size)
+    H = v.check_positive_int("hidden_size", hidden_size)
+    K = D if output_size is None else v.check_positive_int("output_size", output_size)
+    v.check_choice("dtype", dtype, ("float32", "float64"))
+    if batch_size is not None:
+        batch_size = v.check_positive_int("batch_size", batch_size)
+    if seq_len is not None:
+        seq_len = v.check_positive_int("seq_len", seq_len)
+    if stateful and batch_size is None:
+        raise ValueError("batch_size: expected an integer when stateful=True "
+                         "(Keras keeps one state per batch row), got None")
+    if unroll and seq_len is None:
+        raise ValueError("seq_len: expected an integer when unroll=True "
+                         "(unrolling needs a fixed length), got None")
+    rnn = keras.layers.SimpleRNN(H, return_sequences=True, stateful=stateful,
+                                 unroll=unroll, kernel_initializer="identity",
+                                 dtype=dtype, name="rnn")
+    model = keras.Sequential([
+        keras.Input(batch_shape=(batch_size, seq_len), dtype="int32"),
+        keras.layers.Embedding(D, H, dtype=dtype, name="embedding"),
+        rnn,
+        keras.layers.Dense(K, dtype=dtype, name="output"),
+    ])
+    rnn.cell.kernel.trainable = False  # W lives in the embedding table: this stays I
+    return model
+
+
+def _lm_variables(model):
+    try:
+        layers = [model.get_layer(name) for name in ("embedding", "rnn", "output")]
+    except (ValueError, AttributeError) as err:
+        raise TypeError("model: expected a Keras model from build_keras_language_model "
+                        "(layers 'embedding', 'rnn', 'output'), "
+                        f"got {type(model).__name__}") from err
+    embedding, rnn, dense = layers
+    cell = rnn.cell
+    return [embedding.embeddings, cell.kernel, cell.recurrent_kernel, cell.bias,
+            dense.kernel, dense.bias]
+
+
+def set_language_model_weights(model, params) -> None:
+    """Load RNNLanguageModel.params into a model from build_keras_language_model.
+
+    The arrays must already have the model's dtype (nothing is cast here).
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    names = ("W", "kernel (identity)", "U", "b", "V", "b_y")
+    arrays = language_model_to_keras(params)
+    for name, variable, array in zip(names, _lm_variables(model), arrays, strict=True):
+        _assign(name, variable, array)
+
+
+def get_language_model_weights(model) -> dict[str, np.ndarray]:
+    """Read a model from build_keras_language_model as rnnlib's ``{W, U, b, V, b_y}``.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    return language_model_from_keras([np.asarray(w.numpy()) for w in _lm_variables(model)])
+
+
+# ---------------------------------------------- BasicRNNCell (TF1, tf-keras) --
+
+
+def basic_rnn_cell_from_params(W, U, b) -> list[np.ndarray]:
+    """rnnlib's W (H, D), U (H, H), b (H,) -> TF1 BasicRNNCell's [kernel, bias].
+
+    The cell computes ``tanh(concat([x_t, h_prev], 1) @ kernel + bias)``, so its one
+    kernel stacks both matrices: ``kernel = concatenate([W.T, U.T], axis=0)`` of
+    shape (D + H, H), rows 0..D-1 for the input and rows D..D+H-1 for the state;
+    ``bias = b`` (H,).
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    _check_rnn_params(W, U, b)
+    return [np.concatenate([W.T, U.T], axis=0), _copy(b)]
+
+
+def params_from_basic_rnn_cell(weights) -> dict[str, np.ndarray]:
+    """BasicRNNCell's [kernel (D + H, H), bias (H,)] -> ``{"W", "U", "b"}``.
+
+    H is the kernel's number of columns and D the number of rows left:
+    ``W = kernel[:D].T``, ``U = kernel[D:].T``, ``b = bias``. A gradient of the
+    kernel splits the same way into ``dW`` and ``dU``.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    kernel, bias = _check_list("weights", weights, 2)
+    v.check_float_array("weights[0] (kernel)", kernel, (None, None))
+    rows, H = kernel.shape
+    if rows <= H:
+        raise ValueError("weights[0] (kernel): expected shape (D + H, H) with D >= 1, "
+                         f"got shape {kernel.shape}")
+    v.check_float_array("weights[1] (bias)", bias, (H,))
+    v.check_same_dtype(kernel=kernel, bias=bias)
+    D = rows - H
+    return {"W": _copy(kernel[:D].T), "U": _copy(kernel[D:].T), "b": _copy(bias)}
+
+
+def _basic_cell_variables(cell):
+    weights = getattr(cell, "weights", None)
+    if not isinstance(weights, list) or len(weights) != 2:
+        count = None if weights is None else len(weights)
+        raise ValueError("cell: expected a built BasicRNNCell with two variables "
+                         f"(kernel, bias), got {type(cell).__name__} with {count} "
+                         "variables (call it once, or call build)")
+    return weights
+
+
+def set_basic_rnn_cell_weights(cell, W, U, b) -> None:
+    """Load rnnlib's W, U, b into a built tf.compat.v1.nn.rnn_cell.BasicRNNCell.
+
+    Eager mode only (in a TF1 graph, run the assignments in a session instead). The
+    cell exists only with ``import_tensorflow(legacy_keras=True)``. The arrays must
+    have the cell's dtype.
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    kernel_var, bias_var = _basic_cell_variables(cell)
+    kernel, bias = basic_rnn_cell_from_params(W, U, b)
+    _assign("W, U (stacked as the kernel)", kernel_var, kernel)
+    _assign("b", bias_var, bias)
+
+
+def get_basic_rnn_cell_weights(cell) -> dict[str, np.ndarray]:
+    """Read a built BasicRNNCell as rnnlib's ``{"W", "U", "b"}`` (eager mode).
+
+    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    """
+    variables = _basic_cell_variables(cell)
+    return params_from_basic_rnn_cell([np.asarray(w.numpy()) for w in variables])
