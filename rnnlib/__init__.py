@@ -55,3 +55,8 @@ __all__ += [
 from .seq_models import RNNClassifier, Seq2Seq  # noqa: E402
 
 __all__ += ["RNNClassifier", "Seq2Seq"]
+
+# Gradient diagnostics (Chapter 3)
+from .diagnostics import state_gradients  # noqa: E402
+
+__all__ += ["state_gradients"]
