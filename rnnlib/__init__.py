@@ -60,3 +60,36 @@ __all__ += ["RNNClassifier", "Seq2Seq"]
 from .diagnostics import state_gradients  # noqa: E402
 
 __all__ += ["state_gradients"]
+
+# Data and training loops (Chapter 6)
+from .data import (  # noqa: E402
+    CharVocab,
+    balanced_brackets,
+    batchify,
+    iter_chunks,
+    python_docs_text,
+    reverse_digits,
+    train_val_split,
+)
+from .train import (  # noqa: E402
+    bits_per_char,
+    seq2seq_exact_match,
+    train_language_model,
+    train_minibatches,
+    unigram_bits_per_char,
+)
+
+__all__ += [
+    "CharVocab",
+    "balanced_brackets",
+    "batchify",
+    "bits_per_char",
+    "iter_chunks",
+    "python_docs_text",
+    "reverse_digits",
+    "seq2seq_exact_match",
+    "train_language_model",
+    "train_minibatches",
+    "train_val_split",
+    "unigram_bits_per_char",
+]

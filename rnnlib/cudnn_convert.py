@@ -11,10 +11,11 @@ rnnlib (:mod:`rnnlib.cudnn`)
 
 cuDNN canonical
     what ``tf.raw_ops.CudnnRNNCanonicalToParams`` takes as ``weights`` and ``biases``
-    (see TensorFlow's ``CudnnOpaqueParamsSaveable`` docstring): two flat lists. ``weights``: for every pseudo-layer in the order above, its matrices
-    in linLayerID order (LSTM ``W_i W_f W_g W_o R_i R_f R_g R_o``; GRU ``W_r W_z W_n R_r
-    R_z R_n``; RNN ``W R``), each a row-major (H, D_in) or (H, H) array, i.e. the matrix
-    that multiplies a column vector ``x_t``. ``biases``: the same, with ``bW_*`` and ``bR_*``.
+    (see TensorFlow's ``CudnnOpaqueParamsSaveable`` docstring): two flat lists.
+    ``weights``: for every pseudo-layer in the order above, its matrices in linLayerID
+    order (LSTM ``W_i W_f W_g W_o R_i R_f R_g R_o``; GRU ``W_r W_z W_n R_r R_z R_n``;
+    RNN ``W R``), each a row-major (H, D_in) or (H, H) array, i.e. the matrix that
+    multiplies a column vector ``x_t``. ``biases``: the same, with ``bW_*`` and ``bR_*``.
 
 Keras 3
     ``layer.get_weights()`` (keras/src/layers/rnn/{lstm,gru,simple_rnn}.py) is

@@ -1,0 +1,187 @@
+"""Training loops and evaluation (rnnlib.train): loss falls, state is carried, seeds decide."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnnlib import SGD, Adagrad, RNNClassifier, RNNLanguageModel, clip_by_global_norm
+from rnnlib.data import balanced_brackets, batchify, iter_chunks
+from rnnlib.train import (
+    bits_per_char,
+    seq2seq_exact_match,
+    train_language_model,
+    train_minibatches,
+    unigram_bits_per_char,
+)
+
+K = 5
+TEXT_IDS = np.array([0, 1, 2, 3, 4, 3, 2, 1] * 40)  # a tiny periodic "corpus" over 5 symbols
+
+
+def test_language_model_loss_falls_and_beats_unigram():
+    model = RNNLanguageModel(K, 16, rng=0)
+    streams = batchify(TEXT_IDS, 4)
+    hist = train_language_model(model, streams, seq_len=8, optimizer=Adagrad(0.1), steps=60, max_norm=5.0,
+                                val_streams=streams, eval_every=20)
+    assert hist["loss"].shape == hist["grad_norm"].shape == (60,)
+    assert hist["loss"][-5:].mean() < 0.3 * hist["loss"][:5].mean()
+    assert hist["val_step"].tolist() == [20, 40, 60] and hist["val_bpc"].shape == (3,)
+    assert hist["val_bpc"][-1] < unigram_bits_per_char(TEXT_IDS, TEXT_IDS, K) - 1
+
+
+def test_language_model_training_is_stateful_truncated_bptt():
+    """Three updates by hand: state carried across chunks, gradient averaged over streams, clipped."""
+    streams = batchify(TEXT_IDS, 4)
+    model = RNNLanguageModel(K, 6, rng=1)
+    by_hand = RNNLanguageModel(K, 6, rng=1)
+    hist = train_language_model(model, streams, seq_len=7, optimizer=SGD(0.5), steps=3, max_norm=1.0)
+    h, opt = None, SGD(0.5)
+    for i, (x, y) in enumerate(iter_chunks(streams, 7)):
+        if i == 3:
+            break
+        loss, grads, h = by_hand.loss(x, y, h0=h)
+        assert hist["loss"][i] == pytest.approx(loss / 4, rel=1e-12)
+        grads, norm = clip_by_global_norm({k: g / 4 for k, g in grads.items()}, 1.0)
+        assert hist["grad_norm"][i] == pytest.approx(norm, rel=1e-12)
+        opt.step(by_hand.params, grads)
+    for k in model.params:
+        np.testing.assert_allclose(model.params[k], by_hand.params[k], rtol=0, atol=1e-12)
+
+
+def test_language_model_restarts_from_zero_state_each_pass():
+    streams = batchify(TEXT_IDS, 4)  # (4, 80): 11 chunks of 7 (the short last one is skipped)
+    steps = 12
+    model = RNNLanguageModel(K, 6, rng=2)
+    seen = []
+    hist = train_language_model(model, streams, seq_len=7, optimizer=SGD(1e-9), steps=steps,
+                                progress=lambda step, info: seen.append((step, info["loss"])))
+    assert [s for s, _ in seen] == list(range(1, steps + 1))
+    assert [loss for _, loss in seen] == hist["loss"].tolist()
+    # with a negligible learning rate, update 12 is chunk 0 again from a zero state: the first loss
+    assert hist["loss"][11] == pytest.approx(hist["loss"][0], rel=1e-6)
+    assert hist["loss"][10] != pytest.approx(hist["loss"][0], rel=1e-3)
+
+
+def test_training_is_deterministic():
+    streams = batchify(TEXT_IDS, 4)
+    runs = []
+    for _ in range(2):
+        model = RNNLanguageModel(K, 8, rng=3)
+        runs.append((train_language_model(model, streams, seq_len=5, optimizer=Adagrad(0.1), steps=10)["loss"],
+                     model.params["U"]))
+    assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
+
+
+def test_progress_bar_runs(capsys):
+    model = RNNLanguageModel(K, 4, rng=0)
+    hist = train_language_model(model, batchify(TEXT_IDS, 4), seq_len=5, optimizer=SGD(0.1), steps=3, progress=True)
+    assert hist["loss"].shape == (3,)
+    assert capsys.readouterr().out == ""  # the bar goes to stderr, never to stdout
+
+
+def test_bits_per_char_chunked_equals_one_pass():
+    model = RNNLanguageModel(K, 8, rng=4)
+    streams = batchify(TEXT_IDS[:203], 3)  # (3, 67): chunks of 10 and a short last one
+    logp = np.log(model.predict(streams[:, :-1]))
+    b, t = np.indices(streams[:, 1:].shape)
+    expected = -logp[b, t, streams[:, 1:]].mean() / math.log(2)
+    assert bits_per_char(model, streams, seq_len=10) == pytest.approx(expected, rel=1e-12)
+
+
+def test_uniform_model_scores_log2_k():
+    model = RNNLanguageModel(K, 4, rng=0, init_scale=0.0)
+    assert bits_per_char(model, batchify(TEXT_IDS, 2)) == pytest.approx(math.log2(K), rel=1e-12)
+
+
+def test_unigram_bits_per_char():
+    train = np.array([0, 0, 0, 1])
+    # add-one counts: 4, 2, 1 over 7 -> p(0) = 4/7, p(1) = 2/7
+    expected = -(math.log2(4 / 7) + math.log2(2 / 7)) / 2
+    assert unigram_bits_per_char(train, np.array([0, 1]), 3) == pytest.approx(expected, rel=1e-12)
+    entropy = -(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25))
+    assert unigram_bits_per_char(train, train, 2, alpha=1e-12) == pytest.approx(entropy, rel=1e-9)
+
+
+def test_minibatch_training_learns_brackets_and_is_seeded():
+    x, y = balanced_brackets(400, 6, 0)
+    runs = []
+    for _ in range(2):
+        model = RNNClassifier(2, 16, 2, rng=0)
+        hist = train_minibatches(model, {"x": x, "y": y}, optimizer=Adagrad(0.1), steps=150, batch_size=20,
+                                 rng=7, max_norm=5.0)
+        runs.append(hist["loss"])
+    assert np.array_equal(runs[0], runs[1])
+    assert runs[0][-20:].mean() < 0.5 * runs[0][:20].mean()
+    assert (model.predict(x).argmax(-1) == y).mean() > 0.9
+
+
+def test_minibatch_training_passes_keyword_arrays_and_loss_kwargs():
+    calls = []
+
+    class Recorder:
+        params = {"w": np.zeros(2)}
+
+        def loss(self, a, b, reduction):
+            calls.append((a.copy(), b.copy(), reduction))
+            return 1.0, {"w": np.ones(2)}
+
+    data = {"a": np.arange(10), "b": np.arange(10) * 10}
+    train_minibatches(Recorder(), data, optimizer=SGD(1.0), steps=7, batch_size=3, rng=0,
+                      loss_kwargs={"reduction": "mean"})
+    assert len(calls) == 7
+    assert all(np.array_equal(b, 10 * a) and len(a) == 3 and r == "mean" for a, b, r in calls)
+    first_epoch = np.concatenate([a for a, _, _ in calls[:3]])
+    assert len(set(first_epoch.tolist())) == 9  # without replacement within an epoch
+
+
+def test_seq2seq_exact_match_compares_masked_steps():
+    class Fixed:
+        def greedy_decode(self, src, start_id, max_len, src_lengths=None, end_id=None):
+            assert (start_id, max_len, end_id) == (10, 3, 11)
+            return np.array([[1, 2, 11], [1, 3, 11], [5, 11, 4]])
+
+    tgt = np.array([[1, 2, 11], [1, 2, 11], [5, 11, 11]])
+    mask = np.array([[1, 1, 1], [1, 1, 1], [1, 1, 0]], dtype=bool)
+    ok = seq2seq_exact_match(Fixed(), np.zeros((3, 2), dtype=np.int64), tgt, mask, start_id=10, end_id=11)
+    assert ok.tolist() == [True, False, True]
+
+
+model = RNNLanguageModel(K, 4, rng=0)
+streams = batchify(TEXT_IDS, 4)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        (lambda: train_language_model(model, streams, seq_len=0, optimizer=SGD(1), steps=1), ValueError, "seq_len"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer=SGD(1), steps=0), ValueError, "steps"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer="sgd", steps=1), TypeError, "optimizer"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer=SGD(1), steps=1, max_norm=-1),
+         ValueError, "max_norm"),
+        (lambda: train_language_model(model, streams + K, seq_len=5, optimizer=SGD(1), steps=1),
+         ValueError, "streams"),
+        (lambda: train_language_model(model, streams, seq_len=500, optimizer=SGD(1), steps=1),
+         ValueError, "streams"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer=SGD(1), steps=1, progress="yes"),
+         TypeError, "progress"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer=SGD(1), steps=1,
+                                      val_streams=streams.astype(float)), TypeError, "val_streams"),
+        (lambda: bits_per_char(model, streams, seq_len=-1), ValueError, "seq_len"),
+        (lambda: unigram_bits_per_char(TEXT_IDS, TEXT_IDS, 3), ValueError, "train_ids"),
+        (lambda: unigram_bits_per_char(TEXT_IDS, TEXT_IDS, K, alpha=0), ValueError, "alpha"),
+        (lambda: train_minibatches(model, (streams,), optimizer=SGD(1), steps=1, batch_size=1, rng=0),
+         TypeError, "data"),
+        (lambda: train_minibatches(model, {"x": streams, "y": streams[:2]}, optimizer=SGD(1), steps=1,
+                                   batch_size=1, rng=0), ValueError, "data"),
+        (lambda: train_minibatches(model, {"x": streams}, optimizer=SGD(1), steps=1, batch_size=9, rng=0),
+         ValueError, "batch_size"),
+        (lambda: train_minibatches(model, {"x": streams}, optimizer=SGD(1), steps=1, batch_size=1, rng=None),
+         TypeError, "rng"),
+    ],
+)
+def test_bad_input_names_the_argument(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
