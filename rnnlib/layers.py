@@ -19,7 +19,8 @@ def affine_forward(h, V, b_y):
     v.check_float_any_rank("h", h, (3, 2), last=H)
     v.check_nonempty_batch("h", h)
     v.check_same_dtype(h=h, V=V, b_y=b_y)
-    z = h @ V.T + b_y
+    z = (h.reshape(-1, H) @ V.T).reshape(h.shape[:-1] + (K,))  # one (B*T, H) product, not B
+    z += b_y
     return z, {"h": v.frozen_copy(h), "V": v.frozen_copy(V)}
 
 
@@ -36,4 +37,5 @@ def affine_backward(dz, cache):
     v.check_dtype("dz", dz, h.dtype)
     dz_flat = dz.reshape(-1, V.shape[0])
     h_flat = h.reshape(-1, V.shape[1])
-    return {"dh": dz @ V, "dV": dz_flat.T @ h_flat, "db_y": dz_flat.sum(axis=0)}
+    dh = (dz_flat @ V).reshape(h.shape)
+    return {"dh": dh, "dV": dz_flat.T @ h_flat, "db_y": dz_flat.sum(axis=0)}

@@ -17,7 +17,8 @@ def log_softmax(z):
     """
     v.check_float_any_rank("z", z, (1, 2, 3))
     shifted = z - z.max(axis=-1, keepdims=True)  # the largest score becomes 0: exp cannot overflow
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return shifted
 
 
 def softmax(z):

@@ -1,0 +1,86 @@
+"""The benchmarks still run: both scripts at tiny sizes, their CSVs well formed.
+
+Not a timed test: nothing here compares speeds (timings on a shared CI machine mean
+little). It only keeps the scripts that produce the performance appendix's numbers
+from rotting: they run, their implementations agree, and they write the columns the
+appendix reads. Each script runs in a child process, as from the command line,
+so TensorFlow's import stays out of the test process.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import machine  # noqa: E402
+import scaling  # noqa: E402
+import step_benchmark  # noqa: E402
+
+
+def run_script(name: str, out: Path, *extra: str) -> str:
+    result = subprocess.run([sys.executable, str(BENCHMARKS / name), "--tiny", "--out", str(out), *extra],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict]]:
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_step_benchmark_runs_and_writes_its_columns(tmp_path):
+    stdout = run_script("step_benchmark.py", tmp_path)
+    columns, rows = read_rows(tmp_path / "step_benchmark.csv")
+    assert columns == step_benchmark.COLUMNS
+    sizes = [tuple(int(r[k]) for k in "BTVH") for r in rows]
+    assert sizes == step_benchmark.TINY_SIZES * 2  # a default run, then glibc keeping freed memory
+    assert [r["malloc"] for r in rows] == ["default"] * 2 + ["keep"] * 2
+    for r in rows:
+        for name in ("rnnlib_ms", "keras_ms", "matmul_ms", "rnnlib_cpu_ms", "keras_cpu_ms", "gflop"):
+            assert float(r[name]) > 0, (name, r)
+        assert float(r["keras_max_rel_err"]) < 1e-4  # Keras computes the same loss and gradients
+        if r["malloc"] == "default":
+            assert float(r["source_ms"]) > 0 and int(r["source_repeats"]) > 0
+            assert float(r["source_max_rel_err"]) < 1e-4  # so does the source-style loop (truncate=4)
+    assert (tmp_path / "step_benchmark.json").is_file()
+    assert "rnnlib/Keras" in stdout
+
+
+def test_scaling_runs_and_writes_its_columns(tmp_path):
+    run_script("scaling.py", tmp_path)
+    columns, rows = read_rows(tmp_path / "scaling.csv")
+    assert columns == scaling.COLUMNS
+    assert len(rows) == len(scaling.TINY_LENGTHS) * len(scaling.TINY_MODES)
+    assert {r["mode"] for r in rows} == {mode for mode, _ in scaling.TINY_MODES}
+    for r in rows:
+        assert float(r["time_ms"]) > 0 and float(r["peak_mib"]) > 0, r
+    assert (tmp_path / "scaling.json").is_file()
+
+
+def test_machine_info_describes_cpu_and_blas():
+    info = machine.machine_info()
+    assert info["cpu"]["model_name"]
+    assert info["logical_cpus"] >= 1
+    assert set(machine.BLAS_ENVIRONMENT) <= set(info["environment"])
+    assert "kernel" in info["blas_runtime"] or "unknown" in info["blas_runtime"]["source"]
+    assert "numpy" in machine.describe(info)
+
+
+@pytest.mark.parametrize("size", step_benchmark.TINY_SIZES)
+def test_source_style_loop_matches_rnnlib_truncated_bptt(size):
+    """The reference loop of the benchmark computes rnnlib's truncate=4 gradients."""
+    model, x, y = step_benchmark.make_problem(*size)
+    loss, grads, _ = model.loss(x, y, truncate=step_benchmark.SOURCE_TRUNCATE)
+    s_loss, s_grads = step_benchmark.SourceStyleRNN(model.params).step(x, y)
+    assert abs(s_loss - loss) <= 1e-5 * abs(loss)
+    assert step_benchmark.max_rel_err(s_grads, grads) < 1e-5
