@@ -11,21 +11,18 @@ the stored outputs come from a fresh kernel, top to bottom.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def repository_url() -> str:
     """The one place the repository URL is set: ``repository.url`` in _config.yml."""
-    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
-    match = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", config, re.MULTILINE)
-    if not match:
-        raise ValueError("_config.yml: expected repository.url, found none")
-    return match.group(1)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"]
 
 
 def bootstrap_source() -> str:
