@@ -86,12 +86,15 @@ def check_nonempty_batch(name: str, a: np.ndarray) -> None:
 
 
 def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
-    """All float arrays given must share one dtype; return it."""
-    dtypes = {name: a.dtype for name, a in arrays.items()}
-    if len(set(dtypes.values())) > 1:
-        listing = ", ".join(f"{k}={v}" for k, v in dtypes.items())
-        raise TypeError(f"expected one float dtype for all parameters, got {listing}")
-    return next(iter(dtypes.values()))
+    """All float arrays given must share the first one's dtype; return it.
+
+    The error names the first array that differs, like every other check here.
+    """
+    (first, dtype), *rest = ((name, a.dtype) for name, a in arrays.items())
+    for name, other in rest:
+        if other != dtype:
+            raise TypeError(f"{name}: expected dtype {dtype} (the dtype of {first}), got {other}")
+    return dtype
 
 
 def as_generator(rng) -> np.random.Generator:

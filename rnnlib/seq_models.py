@@ -118,6 +118,7 @@ class RNNClassifier:
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
+        v.check_float_array("dlogits", dlogits, cache["out"]["h"].shape[:1] + (self.num_classes,))
         g_out = affine_backward(dlogits, cache["out"])
         dhs = _scatter_last(g_out["dh"], cache["rnn"]["hs"].shape, cache["lengths"])
         g_rnn = rnn_backward(dhs, cache["rnn"])
@@ -195,6 +196,7 @@ class Seq2Seq:
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
+        v.check_inputs("src", src, (None, None), self.src_size)
         hs, cache = rnn_forward(src, None, *self._p("enc", _ENC_KEYS))
         src_lengths = _check_lengths("src_lengths", src_lengths, *src.shape[:2])
         lengths = None if src_lengths is None else v.frozen_copy(src_lengths)

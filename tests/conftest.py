@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -27,6 +29,16 @@ def make_rnn_problem(B, T, D, H, seed, *, ids, dtype=np.float64, scale=0.5):
         "b": (0.2 * rng.normal(size=H)).astype(dtype),
         "dhs": rng.normal(size=(B, T, H)).astype(dtype),
     }
+
+
+def raises_naming(error, name):
+    """``pytest.raises`` that also requires the message to start with the argument's name.
+
+    Every rnnlib error reads ``"<argument>: expected ..., got ..."``, where the argument
+    may be narrowed to an entry (``grads['W']: ...``, ``weights[2] (bias): ...``);
+    matching the prefix, not any occurrence of the name, proves the right one is named.
+    """
+    return pytest.raises(error, match=rf"^{re.escape(name)}(\[[^\]]*\])*( \([^)]*\))?: ")
 
 
 def assert_gradients(f, params, grads):

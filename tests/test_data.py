@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import raises_naming
 
 from rnnlib.data import (
     CharVocab,
@@ -66,7 +67,7 @@ def test_vocab_order_does_not_depend_on_insertion_order():
     ],
 )
 def test_bad_input_names_the_argument(call, error, name):
-    with pytest.raises(error, match=name):
+    with raises_naming(error, name):
         call()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import raises_naming
 
 from rnnlib import GradCheckReport, gradient_check, numerical_gradient, relative_error
 
@@ -66,9 +67,9 @@ def test_gradient_check_passes_right_and_catches_wrong_gradients():
 
 def test_gradient_check_refuses_float32():
     x = np.ones((2, 2), dtype=np.float32)
-    with pytest.raises(TypeError, match="float64"):
+    with raises_naming(TypeError, "params"):
         gradient_check(lambda: float(x.sum()), {"x": x}, {"x": np.ones((2, 2))})
-    with pytest.raises(TypeError, match="float64"):
+    with raises_naming(TypeError, "x"):
         numerical_gradient(lambda: float(x.sum()), x)
 
 
@@ -76,15 +77,15 @@ def test_gradient_check_needs_every_gradient_with_its_shape():
     x = np.ones(3)
     with pytest.raises(ValueError, match="'x'"):
         gradient_check(lambda: float(x.sum()), {"x": x}, {"z": np.ones(3)})
-    with pytest.raises(ValueError, match=r"grads\['x'\]"):
+    with raises_naming(ValueError, "grads['x']"):
         gradient_check(lambda: float(x.sum()), {"x": x}, {"x": np.ones(4)})
 
 
 def test_f_must_return_a_finite_number():
     x = np.ones(2)
-    with pytest.raises(TypeError, match="f"):
+    with raises_naming(TypeError, "f"):
         numerical_gradient(lambda: x.copy(), x)
-    with pytest.raises(ValueError, match="f"):
+    with raises_naming(ValueError, "f"):
         numerical_gradient(lambda: float("nan"), x)
 
 

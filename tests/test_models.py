@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PROPERTY, assert_gradients
+from conftest import PROPERTY, assert_gradients, raises_naming
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -127,7 +127,7 @@ def test_sample_is_reproducible_and_greedy_follows_argmax():
 
 
 def test_sampling_needs_output_size_equal_to_input_size():
-    with pytest.raises(ValueError, match="output_size"):
+    with raises_naming(ValueError, "output_size"):
         RNNLanguageModel(5, 3, 4, rng=0).sample(np.array([[0]]), 3, rng=0)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PROPERTY, assert_gradients, make_rnn_problem
+from conftest import PROPERTY, assert_gradients, make_rnn_problem, raises_naming
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -171,7 +171,7 @@ def test_truncations_equal_gradients_of_stop_gradient_surrogates(sizes, seed, id
 
 def test_truncate_and_chunk_together_is_an_error():
     p = make_rnn_problem(1, 3, 2, 2, seed=0, ids=True)
-    with pytest.raises(ValueError, match="truncate"):
+    with raises_naming(ValueError, "truncate"):
         sequence_grads(p, truncate=1, chunk=2)
 
 

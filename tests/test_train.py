@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import raises_naming
 
 from rnnlib import SGD, Adagrad, RNNClassifier, RNNLanguageModel, clip_by_global_norm
 from rnnlib.data import balanced_brackets, batchify, iter_chunks
@@ -183,5 +184,5 @@ streams = batchify(TEXT_IDS, 4)
     ],
 )
 def test_bad_input_names_the_argument(call, error, name):
-    with pytest.raises(error, match=name):
+    with raises_naming(error, name):
         call()
