@@ -11,7 +11,7 @@ from .gradcheck import GradCheckReport, gradient_check, numerical_gradient, rela
 from .layers import affine_backward, affine_forward
 from .loss import log_softmax, sequence_cross_entropy, softmax
 from .models import RNNLanguageModel
-from .optim import SGD, Adagrad, clip_by_global_norm
+from .optim import SGD, Adagrad, clip_by_global_norm, global_norm
 from .params import load_params, save_params
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
@@ -23,6 +23,7 @@ __all__ = [
     "affine_backward",
     "affine_forward",
     "clip_by_global_norm",
+    "global_norm",
     "gradient_check",
     "load_params",
     "log_softmax",

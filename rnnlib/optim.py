@@ -48,6 +48,15 @@ class Adagrad:
             p -= self.lr * g / (np.sqrt(m) + self.eps)
 
 
+def global_norm(grads):
+    """``sqrt(sum of g**2)`` over every array of the dict ``grads``, accumulated in float64.
+
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
+    """
+    v.check_array_dict("grads", grads)
+    return float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
+
+
 def clip_by_global_norm(grads, max_norm):
     """Scale all gradients by ``min(1, max_norm / norm)``, norm = sqrt(sum of all g**2).
 
@@ -56,8 +65,7 @@ def clip_by_global_norm(grads, max_norm):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_array_dict("grads", grads)
     max_norm = v.check_positive_float("max_norm", max_norm)
-    norm = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
+    norm = global_norm(grads)
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
     return {name: g * g.dtype.type(scale) for name, g in grads.items()}, norm

@@ -12,7 +12,8 @@ import numpy as np
 
 from . import _validate as v
 from .data import iter_chunks, num_chunks
-from .optim import clip_by_global_norm
+from .loss import log_softmax
+from .optim import clip_by_global_norm, global_norm
 
 
 def _progress_bar(progress, total, desc):
@@ -86,11 +87,7 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
             for x, y in iter_chunks(streams, T, drop_last=True):
                 loss, grads, h = model.loss(x, y, h0=h, reduction="sum")
                 grads = {k: g / B for k, g in grads.items()}
-                if max_norm is not None:
-                    grads, norm = clip_by_global_norm(grads, max_norm)
-                else:
-                    norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-                optimizer.step(model.params, grads)
+                norm = _clip_and_step(optimizer, model.params, grads, max_norm)
                 losses.append(float(loss) / B)
                 norms.append(norm)
                 step += 1
@@ -113,6 +110,19 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
             "val_step": np.array(val_step, dtype=np.int64), "val_bpc": np.array(val_bpc)}
 
 
+def _clip_and_step(optimizer, params, grads, max_norm):
+    """Clip ``grads`` by global norm (unless ``max_norm`` is None) and update ``params``.
+
+    Returns the norm before clipping.
+    """
+    if max_norm is None:
+        norm = global_norm(grads)
+    else:
+        grads, norm = clip_by_global_norm(grads, max_norm)
+    optimizer.step(params, grads)
+    return norm
+
+
 def bits_per_char(model, streams, *, seq_len=100):
     """Mean cross-entropy of ``model`` on every next character of ``streams``, in bits.
 
@@ -132,8 +142,7 @@ def bits_per_char(model, streams, *, seq_len=100):
     for x, y in iter_chunks(streams, T):
         logits, cache = model.forward(x, h)
         h = cache["h_last"]
-        z = logits - logits.max(axis=-1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        logp = log_softmax(logits)
         total -= float(np.take_along_axis(logp, y[..., None], axis=-1).sum())
         count += y.size
     return total / count / math.log(2)
@@ -207,11 +216,7 @@ def train_minibatches(model, data, *, optimizer, steps, batch_size, rng, max_nor
                 rows = order[start : start + batch_size]
                 out = model.loss(**{k: a[rows] for k, a in data.items()}, **loss_kwargs)
                 loss, grads = out[0], out[1]
-                if max_norm is not None:
-                    grads, norm = clip_by_global_norm(grads, max_norm)
-                else:
-                    norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-                optimizer.step(model.params, grads)
+                norm = _clip_and_step(optimizer, model.params, grads, max_norm)
                 losses.append(float(loss))
                 norms.append(norm)
                 if bar is not None:

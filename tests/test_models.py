@@ -136,11 +136,18 @@ def test_model_outputs_do_not_alias_its_cache():
     model = RNNLanguageModel(4, 3, rng=rng)
     x = rng.integers(0, 4, size=(2, 5))
     dlogits = rng.normal(size=(2, 5, 4))
-    logits, cache = model.forward(x)
+    h0 = rng.normal(size=(2, 3))
+    logits, cache = model.forward(x, h0)
     g1 = model.backward(dlogits, cache)
+    # Everything a caller holds after forward: outputs, inputs, the initial state and
+    # the parameters themselves (an optimizer step between forward and backward).
     logits[...] = 0.0
     cache["h_last"][...] = 0.0
     model.predict(x)[...] = 0.0
+    x[...] = 0
+    h0[...] = 0.0
+    for p in model.params.values():
+        p[...] = 0.0
     g2 = model.backward(dlogits, cache)
     assert all(np.array_equal(g1[k], g2[k]) for k in g1)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import raises_naming
 
-from rnnlib import SGD, Adagrad, RNNLanguageModel, clip_by_global_norm, load_params, save_params
+from rnnlib import SGD, Adagrad, RNNLanguageModel, clip_by_global_norm, global_norm, load_params, save_params
 
 
 def params_and_grads(dtype=np.float64):
@@ -96,3 +96,11 @@ def test_load_refuses_pickled_objects(tmp_path):
     np.savez(path, W=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError):
         load_params(path)
+
+
+def test_global_norm_is_the_norm_of_all_entries_accumulated_in_float64():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    assert global_norm(grads) == 5.0
+    big = {"a": np.full(4, 3e20, dtype=np.float32)}  # squares overflow float32
+    assert global_norm(big) == pytest.approx(6e20)
+    assert clip_by_global_norm(grads, 1.0)[1] == global_norm(grads)
