@@ -49,14 +49,20 @@ def check_shape(name: str, a: np.ndarray, shape: tuple) -> None:
         raise ValueError(f"{name}: expected shape {_shape_text(shape)}, got shape {a.shape}")
 
 
-def check_ids(name: str, ids, shape: tuple, num_classes: int) -> np.ndarray:
-    """Check an integer array of class or token ids in ``[0, num_classes)``."""
+def check_ids(name: str, ids, shape: tuple, num_classes: int | None) -> np.ndarray:
+    """Check an integer array of class or token ids in ``[0, num_classes)``.
+
+    ``num_classes=None`` checks only that the ids are non-negative (no vocabulary yet).
+    """
     if not isinstance(ids, np.ndarray):
         raise TypeError(f"{name}: expected an integer numpy array of shape {_shape_text(shape)}, got {_describe(ids)}")
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"{name}: expected an integer dtype (token or class ids), got {_describe(ids)}")
     check_shape(name, ids, shape)
-    if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+    if num_classes is None:
+        if ids.size and ids.min() < 0:
+            raise ValueError(f"{name}: expected non-negative ids, got values from {ids.min()} to {ids.max()}")
+    elif ids.size and (ids.min() < 0 or ids.max() >= num_classes):
         raise ValueError(
             f"{name}: expected ids in [0, {num_classes}), got values from {ids.min()} to {ids.max()}"
         )

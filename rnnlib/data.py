@@ -94,7 +94,7 @@ def train_val_split(ids, val_fraction):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("ids", ids, (None,), np.iinfo(np.int64).max)
+    v.check_ids("ids", ids, (None,), None)
     val_fraction = v.check_positive_float("val_fraction", val_fraction)
     if val_fraction >= 1:
         raise ValueError(f"val_fraction: expected a number in (0, 1), got {val_fraction!r}")
@@ -115,7 +115,7 @@ def batchify(ids, batch_size):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("ids", ids, (None,), np.iinfo(np.int64).max)
+    v.check_ids("ids", ids, (None,), None)
     B = v.check_positive_int("batch_size", batch_size)
     L = len(ids) // B
     if L < 2:
@@ -133,7 +133,7 @@ def iter_chunks(streams, seq_len, *, drop_last=False):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("streams", streams, (None, None), np.iinfo(np.int64).max)
+    v.check_ids("streams", streams, (None, None), None)
     T = v.check_positive_int("seq_len", seq_len)
     L = streams.shape[1]
     if L < 2:
@@ -150,7 +150,7 @@ def num_chunks(streams, seq_len, *, drop_last=False):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("streams", streams, (None, None), np.iinfo(np.int64).max)
+    v.check_ids("streams", streams, (None, None), None)
     T = v.check_positive_int("seq_len", seq_len)
     targets = streams.shape[1] - 1
     return targets // T if drop_last else -(-targets // T)

@@ -50,7 +50,7 @@ LM_PARAM_NAMES = ("W", "U", "b", "V", "b_y")
 
 
 def _copy(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a).copy()
+    return a.copy(order="C")
 
 
 def _check_rnn_params(W, U, b) -> tuple[int, int]:

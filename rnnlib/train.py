@@ -243,7 +243,7 @@ def seq2seq_exact_match(model, src, tgt_out, mask, *, start_id, end_id, src_leng
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("tgt_out", tgt_out, (None, None), np.iinfo(np.int64).max)
+    v.check_ids("tgt_out", tgt_out, (None, None), None)
     keep = v.check_mask("mask", mask, tgt_out.shape)
     if not isinstance(src, np.ndarray) or src.shape[0] != tgt_out.shape[0]:
         raise ValueError(f"src: expected {tgt_out.shape[0]} rows like tgt_out, got {v._describe(src)}")

@@ -139,3 +139,8 @@ def test_reverse_digits_shapes_reversal_and_teacher_forcing():
     assert np.array_equal(task["tgt_in"][:, 1:], task["tgt_out"][:, :-1])
     again = reverse_digits(200, 2, 5, 3)
     assert all(np.array_equal(task[k], again[k]) for k in task)
+
+
+def test_ids_without_a_vocabulary_must_be_non_negative():
+    with pytest.raises(ValueError, match=r"^ids: expected non-negative ids, got values from -1 to 3$"):
+        batchify(np.array([0, 3, -1, 2]), 2)
