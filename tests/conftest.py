@@ -31,6 +31,11 @@ def make_rnn_problem(B, T, D, H, seed, *, ids, dtype=np.float64, scale=0.5):
     }
 
 
+def as64(arrays: dict) -> dict:
+    """The same dict with every array as float64 (to compare float32 results exactly)."""
+    return {k: np.asarray(a, dtype=np.float64) for k, a in arrays.items()}
+
+
 def raises_naming(error, name):
     """``pytest.raises`` that also requires the message to start with the argument's name.
 

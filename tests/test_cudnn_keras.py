@@ -8,6 +8,7 @@ float64 on the same (float32-rounded) weights, so the differences are float32 ro
 
 import numpy as np
 import pytest
+from conftest import as64
 
 from rnnlib.cudnn import cudnn_rnn_backward, cudnn_rnn_forward, init_cudnn_params, param_names
 from rnnlib.cudnn_convert import keras_to_params, params_to_keras
@@ -146,7 +147,7 @@ def test_keras_initialised_weights_convert_to_rnnlib(mode):
     y_k, h_k, *c_k = _keras_forward(layer, x)
     p = keras_to_params(layer.get_weights(), mode)
     assert list(p) == [*param_names(mode)[0], *param_names(mode)[1]]  # linLayerID order
-    y, h_n, c_n, _ = cudnn_rnn_forward(x.astype(np.float64), None, None, [_as64(p)], mode)
+    y, h_n, c_n, _ = cudnn_rnn_forward(x.astype(np.float64), None, None, [as64(p)], mode)
     np.testing.assert_allclose(y, y_k, rtol=0, atol=ATOL)
     np.testing.assert_allclose(h_n[0], h_k, rtol=0, atol=ATOL)
     if mode == "lstm":
@@ -165,9 +166,5 @@ def test_keras_gru_gate_order_is_not_cudnn_order():
         block = slice(j * H, (j + 1) * H)
         wrong.update({f"W_{g}": kernel[:, block].T, f"R_{g}": recurrent_kernel[:, block].T,
                       f"bW_{g}": bias[0, block], f"bR_{g}": bias[1, block]})
-    y_wrong = cudnn_rnn_forward(x.astype(np.float64), None, None, [_as64(wrong)], "gru")[0]
+    y_wrong = cudnn_rnn_forward(x.astype(np.float64), None, None, [as64(wrong)], "gru")[0]
     assert np.abs(y_wrong - y_k).max() > 1e-2
-
-
-def _as64(p):
-    return {k: np.asarray(a, dtype=np.float64) for k, a in p.items()}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import raises_naming
+from conftest import as64, raises_naming
 
 import rnnlib
 from rnnlib import keras_interop as ki
@@ -53,9 +53,6 @@ def rnn_problem(seed, dtype=np.float64):
     }
     return {k: a.astype(dtype) for k, a in p.items()}
 
-
-def as64(d):
-    return {k: np.asarray(a, dtype=np.float64) for k, a in d.items()}
 
 
 # ------------------------------------------------ numpy only: the mappings --
