@@ -91,6 +91,17 @@ def check_nonempty_batch(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name}: expected a batch of at least one example, got shape {a.shape}")
 
 
+def check_float_dtype(name: str, dtype) -> np.dtype:
+    """A ``dtype`` argument naming float32 or float64; return it as a numpy dtype."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"{name}: expected float32 or float64, got {dtype!r}") from error
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected float32 or float64, got {dtype}")
+    return dtype
+
+
 def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
     """All float arrays given must share the first one's dtype; return it.
 

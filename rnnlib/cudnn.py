@@ -60,6 +60,7 @@ from rnnlib._validate import (
     check_choice,
     check_dtype,
     check_float_array,
+    check_float_dtype,
     check_nonempty_time,
     check_positive_float,
     check_positive_int,
@@ -132,8 +133,7 @@ def init_cudnn_params(
         raise ValueError(
             f"input_size: expected input_size == num_units ({num_units}) with input_mode='skip', got {input_size}"
         )
-    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"dtype: expected float32 or float64, got {np.dtype(dtype)}")
+    check_float_dtype("dtype", dtype)
     gen = as_generator(rng)
     bound = 1.0 / np.sqrt(num_units)
     params = []

@@ -30,8 +30,7 @@ class RNNLanguageModel:
         D = v.check_positive_int("input_size", input_size)
         H = v.check_positive_int("hidden_size", hidden_size)
         K = D if output_size is None else v.check_positive_int("output_size", output_size)
-        if np.dtype(dtype) not in v.FLOAT_DTYPES:
-            raise TypeError(f"dtype: expected float32 or float64, got {np.dtype(dtype)}")
+        v.check_float_dtype("dtype", dtype)
         rng = v.as_generator(rng)
         shapes = {"W": (H, D), "U": (H, H), "b": (H,), "V": (K, H), "b_y": (K,)}
         fan_in = {"W": D, "U": H, "b": H, "V": H, "b_y": H}

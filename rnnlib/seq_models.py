@@ -60,11 +60,6 @@ def _scatter_last(dh_last, shape, lengths):
     return dhs
 
 
-def _check_dtype_arg(dtype):
-    if np.dtype(dtype) not in v.FLOAT_DTYPES:
-        raise TypeError(f"dtype: expected float32 or float64, got {np.dtype(dtype)}")
-
-
 class RNNClassifier:
     """Many-to-one RNN: read a sequence, classify it from its last hidden state::
 
@@ -85,7 +80,6 @@ class RNNClassifier:
     def __init__(self, input_size, hidden_size, num_classes, *, rng, dtype=np.float64,
                  init_scale=None):
         C = v.check_positive_int("num_classes", num_classes)
-        _check_dtype_arg(dtype)
         like = RNNLanguageModel(input_size, hidden_size, C, rng=rng, dtype=dtype,
                                 init_scale=init_scale)
         self.params = like.params
@@ -176,7 +170,6 @@ class Seq2Seq:
         S = v.check_positive_int("src_size", src_size)
         K = v.check_positive_int("tgt_vocab", tgt_vocab)
         H = v.check_positive_int("hidden_size", hidden_size)
-        _check_dtype_arg(dtype)
         rng = v.as_generator(rng)
         # Each part is drawn as a language model's parameters (encoder: V, b_y unused).
         enc = RNNLanguageModel(S, H, 1, rng=rng, dtype=dtype, init_scale=init_scale)
