@@ -33,9 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
-DIRECTIONS = ("unidirectional", "bidirectional")
-INPUT_MODES = ("linear", "skip")
+from rnnlib.cudnn import DIRECTIONS, INPUT_MODES, MODES  # noqa: E402  (numpy only, no TensorFlow)
+
 B, T, D, H, LAYERS = 3, 6, 3, 4, 2
 
 

@@ -101,6 +101,11 @@ def _num_dirs(direction: str) -> int:
     return 2 if direction == "bidirectional" else 1
 
 
+def param_shape(name: str, num_units: int, d_in: int) -> tuple:
+    """Shape of one parameter: input matrices ``W_*`` are (H, D_in), recurrent ``R_*`` (H, H)."""
+    return (num_units, d_in) if name.startswith("W") else (num_units, num_units)
+
+
 def layer_input_size(layer: int, input_size: int, num_units: int, direction: str) -> int:
     """``D_in`` of a layer: ``input_size`` for layer 0, ``dirs * num_units`` above it."""
     return input_size if layer == 0 else _num_dirs(direction) * num_units
@@ -143,7 +148,7 @@ def init_cudnn_params(
             matrices, biases = param_names(mode, has_input_matrix=not (layer == 0 and input_mode == "skip"))
             p = {}
             for name in matrices:
-                shape = (num_units, d_in) if name.startswith("W") else (num_units, num_units)
+                shape = param_shape(name, num_units, d_in)
                 p[name] = gen.uniform(-bound, bound, size=shape).astype(dtype)
             for name in biases:
                 p[name] = gen.uniform(-bound, bound, size=num_units).astype(dtype)
@@ -189,7 +194,7 @@ def _check_params(params, mode: str, input_size: int, direction: str, input_mode
             raise ValueError(f"params[{index}]: expected keys {matrices + biases}, got keys {list(p)}")
         d_in = layer_input_size(layer, input_size, num_units, direction)
         for name in matrices:
-            shape = (num_units, d_in) if name.startswith("W") else (num_units, num_units)
+            shape = param_shape(name, num_units, d_in)
             check_float_array(f"params[{index}][{name!r}]", p[name], shape)
         for name in biases:
             check_float_array(f"params[{index}][{name!r}]", p[name], (num_units,))

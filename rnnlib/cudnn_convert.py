@@ -39,7 +39,17 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlib._validate import check_choice, check_float_array, check_positive_int
-from rnnlib.cudnn import GATES, MODES, _check_params, _name, _num_dirs, layer_input_size, param_names
+from rnnlib.cudnn import (
+    GATES,
+    INPUT_MODES,
+    MODES,
+    _check_params,
+    _name,
+    _num_dirs,
+    layer_input_size,
+    param_names,
+    param_shape,
+)
 
 # Keras' gate order for each mode, written with rnnlib's gate names (see the module docstring).
 KERAS_GATES = {"rnn_tanh": ("",), "rnn_relu": ("",), "lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "n")}
@@ -103,7 +113,7 @@ def canonical_to_params(
     """
     check_choice("mode", mode, MODES)
     dirs = _num_dirs(direction)
-    check_choice("input_mode", input_mode, ("linear", "skip"))
+    check_choice("input_mode", input_mode, INPUT_MODES)
     input_size = check_positive_int("input_size", input_size)
     num_units = check_positive_int("num_units", num_units)
     num_layers = check_positive_int("num_layers", num_layers)
@@ -122,7 +132,7 @@ def canonical_to_params(
         d_in = layer_input_size(layer, input_size, num_units, direction)
         p = {}
         for j, name in enumerate(matrices):
-            shape = (num_units, d_in) if name.startswith("W") else (num_units, num_units)
+            shape = param_shape(name, num_units, d_in)
             w = check_float_array(f"weights[{k * len(matrices) + j}]", weights[k * len(matrices) + j], shape)
             if not (layer == 0 and input_mode == "skip" and name.startswith("W")):
                 p[name] = np.array(w)
@@ -199,7 +209,7 @@ def _check_one(p, mode: str) -> None:
     H = p[matrices[-1]].shape[0] if isinstance(p[matrices[-1]], np.ndarray) else 0
     D = p[matrices[0]].shape[-1] if isinstance(p[matrices[0]], np.ndarray) else 0
     for name in matrices:
-        check_float_array(f"p[{name!r}]", p[name], (H, D) if name.startswith("W") else (H, H))
+        check_float_array(f"p[{name!r}]", p[name], param_shape(name, H, D))
     for name in bias_names:
         check_float_array(f"p[{name!r}]", p[name], (H,))
 
