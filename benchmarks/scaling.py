@@ -33,12 +33,10 @@ Writes ``scaling.csv`` and ``scaling.json`` into ``--out`` (default
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import json
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -48,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import machine  # noqa: E402
 import numpy as np  # noqa: E402
+from timing import quartiles_ms, time_interleaved, write_csv  # noqa: E402
 
 from rnnlib import RNNLanguageModel  # noqa: E402
 
@@ -118,34 +117,18 @@ def main(argv=None):
     model = RNNLanguageModel(shape["V"], shape["H"], rng=0, dtype=DTYPE)
     cases = [(T, mode, k) for T in lengths for mode, k in modes]
     steps = {case: make_step(model, shape["B"], *case) for case in cases}
-    times = {case: [] for case in cases}
-    for r in range(repeats + 1):  # round 0 warms up
-        print(f"round {r} of {repeats} ...", flush=True)
-        for case in cases[r % len(cases):] + cases[:r % len(cases)]:
-            gc.collect()
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                steps[case]()
-                elapsed = time.perf_counter() - start
-            finally:
-                gc.enable()
-            if r > 0:
-                times[case].append(elapsed)
+    print(f"{repeats} interleaved rounds after one warm-up round ...", flush=True)
+    times = time_interleaved(steps, repeats, warmup=1)
 
     rows = []
     for T, mode, k in cases:
-        q1, med, q3 = np.percentile(times[(T, mode, k)], [25, 50, 75]) * 1e3
+        med, q1, q3 = quartiles_ms(times[(T, mode, k)][:, 0])
         rows.append({"mode": mode, "k": "" if k is None else k, **shape, "T": T, "dtype": np.dtype(DTYPE).name,
                      "threads": args.threads, "repeats": repeats, "time_ms": med, "time_q1_ms": q1,
                      "time_q3_ms": q3, "peak_mib": peak_mib(steps[(T, mode, k)])})
     info["load_average_1min_end"] = machine.machine_info()["load_average_1min"]
 
-    with open(out / "scaling.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    write_csv(out / "scaling.csv", rows, COLUMNS)
     (out / "scaling.json").write_text(json.dumps(info, indent=1) + "\n")
 
     print(f"{'mode':>7} {'k':>3} " + " ".join(f"{T:>9}" for T in lengths) + "   (median ms; peak MiB below)")

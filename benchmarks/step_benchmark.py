@@ -63,14 +63,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gc
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +76,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import machine  # noqa: E402
 import numpy as np  # noqa: E402
+from timing import quartiles_ms, time_interleaved, write_csv  # noqa: E402
 
 from rnnlib import RNNLanguageModel  # noqa: E402
 
@@ -268,50 +266,6 @@ def max_rel_err(grads, reference):
     return max(float(np.abs(grads[k] - reference[k]).max() / np.abs(reference[k]).max()) for k in reference)
 
 
-def time_interleaved(fns, repeats, warmup, limits=None):
-    """Run each callable of ``fns`` (name -> fn) once per round, rotating the order.
-
-    ``limits`` caps the number of timed rounds of some entries (slow ones, which get
-    no warm-up round: the caller has run them once). Warm-up rounds are not timed.
-    Returns name -> array
-    of shape (rounds, 3): wall-clock seconds, CPU seconds of the process (user +
-    system, every thread) and minor page faults, per call.
-    """
-    limits = limits or {}
-    names = list(fns)
-    for _ in range(warmup):
-        for name in names:
-            if name not in limits:
-                fns[name]()
-    samples = {name: [] for name in names}
-    for r in range(repeats):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            if len(samples[name]) >= limits.get(name, repeats):
-                continue
-            gc.collect()
-            gc.disable()
-            try:
-                faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-                cpu = time.process_time()
-                start = time.perf_counter()
-                fns[name]()
-                wall = time.perf_counter() - start
-                cpu = time.process_time() - cpu
-                faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-                samples[name].append((wall, cpu, faults))
-            finally:
-                gc.enable()
-    return {name: np.array(t, dtype=float).reshape(-1, 3) for name, t in samples.items()}
-
-
-def quartiles_ms(t):
-    if len(t) == 0:
-        return float("nan"), float("nan"), float("nan")
-    q1, med, q3 = np.percentile(t, [25, 50, 75]) * 1e3
-    return med, q1, q3
-
-
 def benchmark_size(B, T, V, H, *, tf, keras, repeats, warmup, source_repeats, threads, malloc):
     model, x, y = make_problem(B, T, V, H)
     keras_step, keras_raw = make_keras_step(tf, keras, model.params, T, V)
@@ -372,14 +326,6 @@ def format_table(rows) -> str:
             f"{r['rnnlib_faults']:>6.0f} | {r['rnnlib_gflops']:>11.1f} {r['matmul_gflops']:>11.1f} "
             f"{r['matmul_fraction']:>8.2f}")
     return "\n".join(lines)
-
-
-def write_csv(path, rows):
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
 
 
 def read_csv(path):
@@ -457,7 +403,7 @@ def main(argv=None):
         rows += run_keep_freed_memory(_without_option(argv, "--out"), out)
         info["malloc_keep_environment"] = KEEP_FREED_MEMORY
 
-    write_csv(out / "step_benchmark.csv", rows)
+    write_csv(out / "step_benchmark.csv", rows, COLUMNS)
     (out / "step_benchmark.json").write_text(json.dumps(info, indent=1) + "\n")
     if child:
         return rows
