@@ -202,7 +202,22 @@ def check_array_dict(name: str, arrays, *, like: dict | None = None) -> dict:
 
 
 def frozen_copy(a: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``a``, for caches: nothing the caller holds can change it later."""
+    """A read-only copy of ``a``, for caches: nothing the caller holds can change it later.
+
+    An array that is already frozen -- read-only, and so is every array it is a view
+    of, like the ``hs`` that ``rnn_forward`` returns -- is returned as it is.
+    """
+    if _is_frozen(a):
+        return a
     out = np.array(a, copy=True)
     out.setflags(write=False)
     return out
+
+
+def _is_frozen(a) -> bool:
+    """True if ``a`` and every ndarray below it in its chain of ``base`` arrays is read-only."""
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return a is None or isinstance(a, bytes)

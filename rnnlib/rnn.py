@@ -6,10 +6,15 @@ W is (H, D), U is (H, H), b is (H,). Batched inputs are (B, T, D) floats, comput
 as ``x @ W.T``, or (B, T) integer token ids, where id ``i`` selects column ``W[:, i]``
 (the same as multiplying W by a one-hot vector, without building it).
 
-Every backward pass first finds the deltas ``ds[:, t] = dL/ds_t`` (B, T, H) and then
+Every backward pass first finds the deltas ``ds[t] = dL/ds_t`` (T, B, H) and then
 turns them into parameter gradients with three matrix products
 (``_grads_from_deltas``). Full BPTT, the per-output window (``truncate=k``) and the
 chunked form (``chunk=c``) differ only in how the deltas are found.
+
+Arguments and results are batch-major, (B, T, ...), as in Keras; inside, the states
+and deltas are stored time-major, (T, B, H), as cuDNN stores them, so that the loop
+over time reads and writes contiguous (B, H) blocks. ``hs`` is a (B, T, H) view of
+that storage; nothing but speed depends on the layout.
 """
 
 from __future__ import annotations
@@ -70,7 +75,8 @@ def rnn_forward(x, h0, W, U, b):
 
     x: (B, T, D) floats or (B, T) integer ids; h0: (B, H), or None for zeros;
     W: (H, D); U: (H, H); b: (H,). Returns ``hs`` (B, T, H), the hidden state after
-    every step, and a cache for ``rnn_backward``.
+    every step, and a cache for ``rnn_backward``. ``hs`` is read-only: the cache
+    shares it (``hs.copy()`` gives an array to write into).
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -78,20 +84,27 @@ def rnn_forward(x, h0, W, U, b):
     is_ids = v.check_inputs("x", x, (None, None), D)
     v.check_nonempty_time("x", x)
     B, T = x.shape[:2]
-    if h0 is None:
-        h0 = np.zeros((B, H), dtype=W.dtype)
-    v.check_float_array("h0", h0, (B, H))
-    v.check_same_dtype(W=W, U=U, b=b, h0=h0, **({} if is_ids else {"x": x}))
+    if h0 is not None:
+        v.check_float_array("h0", h0, (B, H))
+    v.check_same_dtype(W=W, U=U, b=b, **({} if h0 is None else {"h0": h0}), **({} if is_ids else {"x": x}))
 
-    # hs starts as the input term W x_t + b of every step (one product or lookup for all
-    # steps); step t then replaces slot t by h_t. The bias is outside U, unlike the seed's.
-    hs = W.T[x] if is_ids else x @ W.T  # (B, T, H), a new array
-    hs += b
+    # states[t] is h_t for t = 0..T, stored time-major (as cuDNN stores them): each step's
+    # (B, H) block is contiguous, and h_{t-1} for every t is the view states[:-1].
+    states = np.empty((T + 1, B, H), dtype=W.dtype)
+    states[0] = 0 if h0 is None else h0
+    # Slots 1..T start as the input term W x_t + b of every step (one lookup or product
+    # for all steps); step t then overwrites its slot with h_t. The bias is outside U.
+    if is_ids:
+        np.take(W.T, x.T, axis=0, out=states[1:], mode="clip")  # ids checked above; "raise" would buffer
+    else:
+        np.matmul(x.transpose(1, 0, 2), W.T, out=states[1:])
+    states[1:] += b
     U_T = np.ascontiguousarray(U.T)  # BLAS multiplies by a stored U^T faster than by the view U.T
-    h = h0
-    for t in range(T):
-        h = np.tanh(hs[:, t] + h @ U_T, out=hs[:, t])
-    cache = {"x": v.frozen_copy(x), "h0": v.frozen_copy(h0), "hs": v.frozen_copy(hs),
+    for t in range(1, T + 1):
+        np.tanh(states[t] + states[t - 1] @ U_T, out=states[t])
+    states.setflags(write=False)
+    hs = states[1:].transpose(1, 0, 2)  # (B, T, H), a read-only view
+    cache = {"x": v.frozen_copy(x), "states": states, "hs": hs,
              "W": v.frozen_copy(W), "U": v.frozen_copy(U), "is_ids": is_ids}
     return hs, cache
 
@@ -120,6 +133,8 @@ def rnn_backward(dhs, cache, truncate=None, chunk=None):
     v.check_dtype("dhs", dhs, hs.dtype)
     if truncate is not None and chunk is not None:
         raise ValueError(f"truncate: expected None when chunk is given, got truncate={truncate!r}")
+    # The sweeps run time-major, like the forward pass: dhs[t] and ds[t] are (B, H) blocks.
+    dhs, hs = dhs.transpose(1, 0, 2), cache["states"][1:]
     if truncate is not None:
         truncate = v.check_positive_int("truncate", truncate, allow_zero=True)
         ds = _window_deltas(dhs, hs, cache["U"], truncate)
@@ -135,54 +150,56 @@ def rnn_backward(dhs, cache, truncate=None, chunk=None):
 def _sweep_deltas(dhs, hs, U, chunk):
     """Full BPTT in one sweep from t = T-1 down to 0 (gradient cut at chunk starts).
 
-    ds_t = (dhs_t + U^T ds_{t+1}) * (1 - h_t^2): the seed's recursion, with U^T
-    (not W^T) and the hidden states h (not s).
+    dhs, hs: (T, B, H), time-major. Returns ds (T, B, H), ds[t] = dL/ds_t:
+    ds_t = (dhs_t + U^T ds_{t+1}) * (1 - h_t^2), the seed's recursion with U^T (not
+    W^T) and the hidden states h (not s).
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    B, T, H = hs.shape
+    T, B, H = hs.shape
     ds = np.square(hs)
     np.subtract(1, ds, out=ds)  # tanh'(s_t) = 1 - h_t^2 for every step; scaled in place below
     dh_next = np.zeros((B, H), dtype=hs.dtype)  # dL/dh_t through step t+1
     for t in reversed(range(T)):
         if chunk is not None and (t + 1) % chunk == 0:
             dh_next = np.zeros_like(dh_next)  # step t+1 starts a new chunk: stop here
-        ds[:, t] *= dhs[:, t] + dh_next
-        dh_next = ds[:, t] @ U
+        ds[t] *= dhs[t] + dh_next
+        dh_next = ds[t] @ U
     return ds
 
 
 def _window_deltas(dhs, hs, U, truncate):
     """Per-output truncated BPTT: output t reaches s_t, ..., s_max(0, t-truncate).
 
-    A literal double loop, O(T * truncate): it redoes for every output the products
-    the full sweep shares, which is why the book compares their costs.
+    dhs, hs: (T, B, H), time-major; returns ds (T, B, H). A literal double loop,
+    O(T * truncate): it redoes for every output the products the full sweep shares,
+    which is why the book compares their costs.
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    T = hs.shape[1]
+    T = hs.shape[0]
     dtanh = 1 - hs**2  # tanh'(s_k) for every step, computed once
     ds = np.zeros_like(hs)
     for t in range(T):
-        delta = dhs[:, t] * dtanh[:, t]  # dL_t/ds_t
-        ds[:, t] += delta
+        delta = dhs[t] * dtanh[t]  # dL_t/ds_t
+        ds[t] += delta
         for k in range(t - 1, max(0, t - truncate) - 1, -1):
-            delta = (delta @ U) * dtanh[:, k]  # dL_t/ds_k
-            ds[:, k] += delta
+            delta = (delta @ U) * dtanh[k]  # dL_t/ds_k
+            ds[k] += delta
     return ds
 
 
 def _sequence_grads(ds, cache):
-    """Gradients of a sequence from its deltas ds (B, T, H)."""
-    B, T, H = ds.shape
-    x, h0, hs = cache["x"], cache["h0"], cache["hs"]
-    h_prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)  # h_{t-1} for every t
-    x_flat = x.reshape(B * T) if cache["is_ids"] else x.reshape(B * T, -1)
-    grads = _grads_from_deltas(ds.reshape(B * T, H), x_flat, h_prev.reshape(B * T, H),
+    """Gradients of a sequence from its time-major deltas ds (T, B, H)."""
+    T, B, H = ds.shape
+    x, states = cache["x"], cache["states"]
+    # Rows n = t * B + i of every (T * B, .) matrix below belong to step t of sequence i.
+    x_rows = x.T.reshape(T * B) if cache["is_ids"] else x.transpose(1, 0, 2).reshape(T * B, -1)
+    grads = _grads_from_deltas(ds.reshape(T * B, H), x_rows, states[:-1].reshape(T * B, H),
                                cache["W"], cache["is_ids"])
     if "dx" in grads:
-        grads["dx"] = grads["dx"].reshape(B, T, -1)
-    grads["dh0"] = ds[:, 0] @ cache["U"]
+        grads["dx"] = grads["dx"].reshape(T, B, -1).transpose(1, 0, 2)
+    grads["dh0"] = ds[0] @ cache["U"]
     return grads
 
 

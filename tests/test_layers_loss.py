@@ -133,3 +133,37 @@ def test_float32_in_float32_out(reduction):
                                      reduction=reduction)
     assert loss.dtype == np.float32 and d.dtype == np.float32
     assert softmax(z).dtype == np.float32 and log_softmax(z).dtype == np.float32
+
+
+@PROPERTY
+@given(shape=shapes, K=st.integers(1, 5), seed=seeds)
+def test_affine_gives_the_same_results_for_any_memory_layout(shape, K, seed):
+    """A time-major (B, T, H) view, as rnn_forward returns, and a C-ordered copy agree."""
+    B, T, H = shape
+    rng = np.random.default_rng(seed)
+    h_time_major = rng.normal(size=(T, B, H)).transpose(1, 0, 2)
+    h_batch_major = np.ascontiguousarray(h_time_major)
+    V, b_y = rng.normal(size=(K, H)), rng.normal(size=K)
+    dz = rng.normal(size=(B, T, K))
+    results = []
+    for h in (h_time_major, h_batch_major):
+        for d in (dz, np.ascontiguousarray(dz.transpose(1, 0, 2)).transpose(1, 0, 2)):
+            z, cache = affine_forward(h, V, b_y)
+            results.append((z, affine_backward(d, cache)))
+    z0, g0 = results[0]
+    for z, g in results[1:]:
+        np.testing.assert_allclose(z, z0, rtol=1e-13, atol=1e-13)
+        for k in g0:
+            assert g[k].shape == g0[k].shape
+            np.testing.assert_allclose(g[k], g0[k], rtol=1e-13, atol=1e-13)
+
+
+def test_affine_copies_a_writable_input_but_not_a_frozen_one():
+    rng = np.random.default_rng(5)
+    h = rng.normal(size=(3, 4, 2))
+    _, cache = affine_forward(h, rng.normal(size=(5, 2)), np.zeros(5))
+    assert not np.shares_memory(cache["h_rows"], h) and not cache["h_rows"].flags.writeable
+    frozen = np.ascontiguousarray(h.transpose(1, 0, 2))  # time-major storage, then frozen
+    frozen.setflags(write=False)
+    _, cache = affine_forward(frozen.transpose(1, 0, 2), rng.normal(size=(5, 2)), np.zeros(5))
+    assert np.shares_memory(cache["h_rows"], frozen)  # nobody can change it: no copy needed

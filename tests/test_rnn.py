@@ -184,7 +184,9 @@ def test_backward_twice_and_mutated_outputs_change_nothing(ids):
     before = {k: a.copy() for k, a in p.items()}
     hs, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
     g1 = rnn_backward(p["dhs"], cache, truncate=2)
-    hs[...] = 123.0  # the caller owns hs; the cache must not share it
+    with pytest.raises(ValueError, match="read-only"):
+        hs[...] = 123.0  # the cache shares hs, so the caller gets it read-only
+    hs.copy()[...] = 123.0  # a copy is the caller's to write into
     g2 = rnn_backward(p["dhs"], cache, truncate=2)
     g1["dW"][...] = 0.0  # nor may a returned gradient share memory with the cache
     g3 = rnn_backward(p["dhs"], cache, truncate=2)
@@ -195,6 +197,42 @@ def test_backward_twice_and_mutated_outputs_change_nothing(ids):
         p[name][...] += 1.0  # e.g. an optimizer step between forward and backward
     g4 = rnn_backward(p["dhs"], cache, truncate=2)
     assert all(np.array_equal(g2[k], g4[k]) for k in g2)
+
+
+def test_states_are_stored_once_and_shared_read_only():
+    """rnn_forward keeps one read-only array of states; its hs, its cache and an output
+    layer fed with hs all share it instead of copying it."""
+    p = make_rnn_problem(2, 4, 3, 3, seed=7, ids=True)
+    hs, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
+    states = cache["states"]
+    assert states.shape == (4 + 1, 2, 3) and not states.flags.writeable
+    np.testing.assert_array_equal(states[0], p["h0"])
+    np.testing.assert_array_equal(states[1:], hs.transpose(1, 0, 2))
+    assert np.shares_memory(hs, states) and not hs.flags.writeable
+    _, out_cache = rnnlib.affine_forward(hs, np.ones((2, 3)), np.zeros(2))
+    assert np.shares_memory(out_cache["h_rows"], states)
+
+
+def test_frozen_copy_copies_unless_nothing_can_write_the_array():
+    from rnnlib._validate import frozen_copy
+
+    a = np.arange(6.0).reshape(2, 3)
+    copy = frozen_copy(a)
+    assert not np.shares_memory(copy, a) and not copy.flags.writeable
+    view = a.T
+    view.flags.writeable = False  # read-only, but a is writable underneath
+    assert not np.shares_memory(frozen_copy(view), a)
+    assert frozen_copy(copy) is copy and frozen_copy(copy.T).base is copy
+
+
+@pytest.mark.parametrize("kw", [{}, {"truncate": 1}, {"chunk": 2}])
+def test_backward_gives_the_same_results_for_any_layout_of_dhs(kw):
+    p = make_rnn_problem(3, 5, 4, 3, seed=11, ids=False)
+    _, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
+    time_major = np.ascontiguousarray(p["dhs"].transpose(1, 0, 2)).transpose(1, 0, 2)
+    g_batch, g_time = rnn_backward(p["dhs"], cache, **kw), rnn_backward(time_major, cache, **kw)
+    for k in g_batch:
+        np.testing.assert_allclose(g_time[k], g_batch[k], rtol=1e-13, atol=1e-13)
 
 
 def test_step_backward_twice_and_mutated_output_change_nothing():
