@@ -59,7 +59,8 @@ def sequence_cross_entropy(logits, targets, mask=None, reduction="sum"):
     logp = log_softmax(logits)
     b, t = np.indices((B, T))
     loss = -(logp[b, t, targets] * weight).sum()
-    dlogits = np.exp(logp)  # softmax, a fresh array
+    dlogits = np.exp(logp, out=logp)  # softmax, in the fresh array log_softmax returned
     dlogits[b, t, targets] -= 1  # d(-log p_y)/dz = p - onehot(y)
-    dlogits *= weight[..., None]
+    if mask is not None or reduction == "mean":  # otherwise every weight is 1
+        dlogits *= weight[..., None]
     return loss, dlogits
