@@ -46,13 +46,10 @@ Threads: by default numpy's BLAS and TensorFlow both get one thread (``--threads
 rather than two threading runtimes, and on a small shared machine extra threads
 mostly measure the neighbours.
 
-Memory: numpy allocates every intermediate array afresh, and glibc's malloc hands
-large freed blocks back to the kernel, so each step pays page faults to get them
-again (TensorFlow keeps its memory). The script counts the faults of every step and,
-after the default run, repeats the rnnlib and Keras timings in a child process with
-``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824`` (glibc keeps
-freed memory): rows with ``malloc = keep`` in the CSV. ``--malloc default`` skips
-that second run.
+Memory: numpy allocates intermediate arrays afresh, and when glibc's malloc has
+handed large freed blocks back to the kernel, the next step pays a page fault for
+every 4 KiB page it touches again (TensorFlow keeps its memory). The script counts
+the page faults of every step (``getrusage``'s minor faults) for rnnlib and Keras.
 
 Writes ``step_benchmark.csv`` and ``step_benchmark.json`` (machine description)
 into ``--out`` (default ``benchmarks/results``) and prints a table. ``--tiny`` runs
@@ -62,10 +59,7 @@ small sizes with few repeats into a temporary folder (the smoke test uses it).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -85,9 +79,7 @@ TINY_SIZES = [(2, 5, 7, 8), (3, 4, 6, 5)]
 DTYPE = np.float32
 SOURCE_TRUNCATE = 4  # the source's default bptt_truncate
 
-KEEP_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
-
-COLUMNS = ["B", "T", "V", "H", "dtype", "threads", "malloc", "gflop", "repeats",
+COLUMNS = ["B", "T", "V", "H", "dtype", "threads", "gflop", "repeats",
            "rnnlib_ms", "rnnlib_q1_ms", "rnnlib_q3_ms",
            "keras_ms", "keras_q1_ms", "keras_q3_ms",
            "source_ms", "source_q1_ms", "source_q3_ms", "source_repeats", "source_truncate",
@@ -266,7 +258,7 @@ def max_rel_err(grads, reference):
     return max(float(np.abs(grads[k] - reference[k]).max() / np.abs(reference[k]).max()) for k in reference)
 
 
-def benchmark_size(B, T, V, H, *, tf, keras, repeats, warmup, source_repeats, threads, malloc):
+def benchmark_size(B, T, V, H, *, tf, keras, repeats, warmup, source_repeats, threads):
     model, x, y = make_problem(B, T, V, H)
     keras_step, keras_raw = make_keras_step(tf, keras, model.params, T, V)
     source = SourceStyleRNN(model.params)
@@ -294,7 +286,7 @@ def benchmark_size(B, T, V, H, *, tf, keras, repeats, warmup, source_repeats, th
     times.setdefault("source", np.empty((0, 3)))
     gflop = step_gflop(B, T, V, H)
     row = {"B": B, "T": T, "V": V, "H": H, "dtype": np.dtype(DTYPE).name, "threads": threads,
-           "malloc": malloc, "gflop": round(gflop, 6), "repeats": repeats,
+           "gflop": round(gflop, 6), "repeats": repeats,
            "source_repeats": len(times["source"]), "source_truncate": SOURCE_TRUNCATE}
     for name in ("rnnlib", "keras", "source"):
         med, q1, q3 = quartiles_ms(times[name][:, 0])
@@ -314,59 +306,29 @@ def benchmark_size(B, T, V, H, *, tf, keras, repeats, warmup, source_repeats, th
 
 
 def format_table(rows) -> str:
-    head = (f"{'B':>3} {'T':>4} {'V':>4} {'H':>4} {'malloc':>7} | {'rnnlib ms':>9} {'Keras ms':>9} "
+    head = (f"{'B':>3} {'T':>4} {'V':>4} {'H':>4} | {'rnnlib ms':>9} {'Keras ms':>9} "
             f"{'source ms':>9} | {'rnnlib/Keras':>12} {'(CPU time)':>10} | {'faults':>6} | "
             f"{'rnnlib GF/s':>11} {'matmul GF/s':>11} {'fraction':>8}")
     lines = [head, "-" * len(head)]
     for r in rows:
         source = f"{r['source_ms']:>9.1f}" if r["source_repeats"] else f"{'-':>9}"
         lines.append(
-            f"{r['B']:>3} {r['T']:>4} {r['V']:>4} {r['H']:>4} {r['malloc']:>7} | {r['rnnlib_ms']:>9.3f} "
+            f"{r['B']:>3} {r['T']:>4} {r['V']:>4} {r['H']:>4} | {r['rnnlib_ms']:>9.3f} "
             f"{r['keras_ms']:>9.3f} {source} | {r['rnnlib_over_keras']:>12.2f} {r['rnnlib_over_keras_cpu']:>10.2f} | "
             f"{r['rnnlib_faults']:>6.0f} | {r['rnnlib_gflops']:>11.1f} {r['matmul_gflops']:>11.1f} "
             f"{r['matmul_fraction']:>8.2f}")
     return "\n".join(lines)
 
 
-def read_csv(path):
-    """Rows of a CSV written by this script, numbers as floats (the sizes as ints)."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        for k, v in r.items():
-            if k in ("dtype", "malloc"):
-                continue
-            r[k] = int(v) if k in ("B", "T", "V", "H", "threads", "repeats", "source_repeats",
-                                   "source_truncate") else float(v)
-    return rows
-
-
-def run_keep_freed_memory(argv, out: Path):
-    """The same benchmark in a child process whose glibc keeps freed memory; its rows."""
-    child_out = out / "malloc_keep"
-    env = {**os.environ, **KEEP_FREED_MEMORY}
-    command = [sys.executable, str(Path(__file__).resolve()), *argv, "--malloc", "keep-child",
-               "--out", str(child_out)]
-    subprocess.run(command, env=env, check=True)
-    rows = read_csv(child_out / "step_benchmark.csv")
-    for name in ("step_benchmark.csv", "step_benchmark.json"):
-        (child_out / name).unlink()
-    child_out.rmdir()
-    return rows
-
-
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="small sizes, few repeats (smoke test)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per size (default 40; tiny 3)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed rounds first (default 3; tiny 1)")
     parser.add_argument("--source-repeats", type=int, default=None,
-                        help="timed rounds of the slow source-style loop (default 5; tiny 2)")
+                        help="timed rounds of the slow source-style loop (default 5; tiny 2; 0 skips it)")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for numpy's BLAS and TensorFlow (default 1; 0: each library's default)")
-    parser.add_argument("--malloc", choices=("both", "default", "keep-child"), default="both",
-                        help="'both' (default) also times rnnlib and Keras with glibc keeping freed memory")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for the CSV and JSON (default benchmarks/results; tiny: a temporary folder)")
     args = parser.parse_args(argv)
@@ -374,9 +336,6 @@ def main(argv=None):
     repeats = args.repeats or (3 if args.tiny else 40)
     warmup = args.warmup if args.warmup is not None else (1 if args.tiny else 3)
     source_repeats = args.source_repeats if args.source_repeats is not None else (2 if args.tiny else 5)
-    child = args.malloc == "keep-child"
-    if child:
-        source_repeats = 0  # the source-style loop is timed once, in the default run
     if args.out is not None:
         out = args.out
     else:
@@ -389,42 +348,22 @@ def main(argv=None):
     tf, keras = import_keras(threads)
     info = machine.machine_info(tensorflow=tf)
     info["threads"] = args.threads
-    if not child:
-        print(machine.describe(info), flush=True)
+    print(machine.describe(info), flush=True)
 
     rows = []
-    malloc = "keep" if child else "default"
     for B, T, V, H in sizes:
-        print(f"timing (B, T, V, H) = ({B}, {T}, {V}, {H}), malloc {malloc} ...", flush=True)
+        print(f"timing (B, T, V, H) = ({B}, {T}, {V}, {H}) ...", flush=True)
         rows.append(benchmark_size(B, T, V, H, tf=tf, keras=keras, repeats=repeats, warmup=warmup,
-                                   source_repeats=source_repeats, threads=args.threads, malloc=malloc))
+                                   source_repeats=source_repeats, threads=args.threads))
     info["load_average_1min_end"] = machine.machine_info()["load_average_1min"]
-    if args.malloc == "both":
-        rows += run_keep_freed_memory(_without_option(argv, "--out"), out)
-        info["malloc_keep_environment"] = KEEP_FREED_MEMORY
 
     write_csv(out / "step_benchmark.csv", rows, COLUMNS)
     (out / "step_benchmark.json").write_text(json.dumps(info, indent=1) + "\n")
-    if child:
-        return rows
     print(format_table(rows))
     worst = np.nanmax([[r["keras_max_rel_err"], r["source_max_rel_err"]] for r in rows])
     print(f"largest relative disagreement of losses and gradients: {worst:.1e}")
     print(f"wrote {out / 'step_benchmark.csv'} and {out / 'step_benchmark.json'}")
     return rows
-
-
-def _without_option(argv, name):
-    """argv without ``name VALUE`` / ``name=VALUE``."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == name:
-            skip = True
-        elif not a.startswith(name + "="):
-            out.append(a)
-    return out
 
 
 if __name__ == "__main__":
