@@ -213,6 +213,22 @@ def test_states_are_stored_once_and_shared_read_only():
     assert np.shares_memory(out_cache["h_rows"], states)
 
 
+@PROPERTY
+@given(N=st.integers(1, 40), H=st.integers(1, 6), num_ids=st.integers(1, 12), seed=seeds)
+def test_sum_by_id_sums_the_rows_of_each_id(N, H, num_ids, seed):
+    """Both ways (one-hot product for num_ids <= H, scatter-add above) against a loop."""
+    from rnnlib.rnn import _sum_by_id
+
+    rng = np.random.default_rng(seed)
+    ds, ids = rng.normal(size=(N, H)), rng.integers(0, num_ids, size=N)
+    expected = np.zeros((H, num_ids))
+    for n, i in enumerate(ids):
+        expected[:, i] += ds[n]
+    got = _sum_by_id(ds, ids, num_ids)
+    assert got.shape == (H, num_ids)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_frozen_copy_copies_unless_nothing_can_write_the_array():
     from rnnlib._validate import frozen_copy
 
