@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
+from .rnn import _sweep_deltas
 
 
 def state_gradients(dhs, cache):
@@ -14,9 +15,9 @@ def state_gradients(dhs, cache):
     cache: from ``rnn_forward``. Returns ``G`` (B, T + 1, H): ``G[:, t]`` is
     the total dL/dh_t, through every later step, for t = 0..T. ``G[:, 0]``
     is dL/dh0 (``rnn_backward``'s ``dh0``); ``G[:, t]`` for t >= 1 belongs
-    to the state after step t, ``hs[:, t - 1]``. It is the backward sweep
-    ``G_t = dhs_t + U^T ((1 - h_{t+1}^2) * G_{t+1})``, kept at every step
-    (h_0 feeds no output, so G_0 has no direct term).
+    to the state after step t, ``hs[:, t - 1]``. h_t reaches the loss through
+    its own output and through s_{t+1}, so ``G_t = dhs_t + U^T ds_{t+1}`` with
+    the deltas ds of the full sweep (``ds_{T+1} = 0``; h_0 has no output).
 
     For the loss of the last output alone, E_T, give ``dhs`` zeros except
     ``dhs[:, -1] = dE_T/dh_T``: then ``np.linalg.norm(G, axis=-1)[:, t]``
@@ -24,18 +25,16 @@ def state_gradients(dhs, cache):
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    if not isinstance(cache, dict) or not {"hs", "U"} <= set(cache):
+    if not isinstance(cache, dict) or not {"states", "hs", "U"} <= set(cache):
         raise TypeError("cache: expected the cache dict returned by "
                         f"rnn_forward, got {type(cache).__name__}")
     hs, U = cache["hs"], cache["U"]
     v.check_float_array("dhs", dhs, hs.shape)
     v.check_dtype("dhs", dhs, hs.dtype)
-    B, T, H = hs.shape
-    G = np.empty((B, T + 1, H), dtype=hs.dtype)
-    g = np.zeros((B, H), dtype=hs.dtype)  # dL/dh through the next step
-    for t in reversed(range(T)):
-        g = dhs[:, t] + g  # total dL/dh for the state after step t + 1
-        G[:, t + 1] = g
-        g = (g * (1 - hs[:, t] ** 2)) @ U  # back through tanh and U
-    G[:, 0] = g
-    return G
+    dhs = dhs.transpose(1, 0, 2)  # time-major, like the sweep
+    ds = _sweep_deltas(dhs, cache["states"][1:], U, None)  # (T, B, H)
+    T, B, H = ds.shape
+    G = np.zeros((T + 1, B, H), dtype=hs.dtype)  # G[t]: dL/dh_t, t = 0..T
+    G[1:] = dhs  # the direct term of each output
+    G[:-1] += ds @ U  # U^T ds_{t+1}: through the next step, for t = 0..T-1
+    return G.transpose(1, 0, 2)
