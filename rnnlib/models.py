@@ -42,6 +42,28 @@ class RNNLanguageModel:
             self.params[name] = rng.uniform(-scale, scale, size=shape).astype(dtype)
         self.input_size, self.hidden_size, self.output_size = D, H, K
 
+    @classmethod
+    def from_params(cls, params):
+        """A model around existing parameters, shared, not copied (``model.params is params``).
+
+        ``params``: ``{W (H, D), U (H, H), b (H,), V (K, H), b_y (K,)}`` of one float
+        dtype; the sizes D, H, K are read from the shapes.
+        """
+        keys = {"W", "U", "b", "V", "b_y"}
+        if not isinstance(params, dict) or set(params) != keys:
+            got = sorted(params) if isinstance(params, dict) else type(params).__name__
+            raise TypeError(f"params: expected a dict with keys {sorted(keys)}, got {got}")
+        W = v.check_float_array("params['W']", params["W"], (None, None))
+        H, D = W.shape
+        K = v.check_float_array("params['V']", params["V"], (None, H)).shape[0]
+        for name, shape in (("U", (H, H)), ("b", (H,)), ("b_y", (K,))):
+            v.check_float_array(f"params[{name!r}]", params[name], shape)
+        v.check_same_dtype(**{f"params[{k!r}]": params[k] for k in ("W", "U", "b", "V", "b_y")})
+        model = cls.__new__(cls)
+        model.params = params
+        model.input_size, model.hidden_size, model.output_size = D, H, K
+        return model
+
     def forward(self, x, h0=None):
         """Scores for every step. x: (B, T) ids in [0, D); h0: (B, H) or None.
 

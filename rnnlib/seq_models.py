@@ -266,10 +266,7 @@ class Seq2Seq:
                                      f"got {token}")
         max_len = v.check_positive_int("max_len", max_len, allow_zero=True)
         context, _ = self.encode(src, src_lengths)
-        # A language model over this model's decoder parameters (not copies).
-        decoder = RNNLanguageModel(self.tgt_vocab, self.hidden_size, rng=0,
-                                   dtype=context.dtype, init_scale=0.0)
-        decoder.params = dict(zip(_DEC_KEYS, self._p("dec", _DEC_KEYS), strict=True))
+        decoder = RNNLanguageModel.from_params(dict(zip(_DEC_KEYS, self._p("dec", _DEC_KEYS), strict=True)))
         start = np.full((src.shape[0], 1), start_id, dtype=np.int64)
         out = decoder.sample(start, max_len, greedy=True, h0=context)
         if end_id is not None:

@@ -159,3 +159,24 @@ def test_float32_model():
     assert loss.dtype == np.float32 and h.dtype == np.float32
     assert {a.dtype for a in grads.values()} == {np.dtype(np.float32)}
     assert model.predict(x).dtype == np.float32
+
+
+def test_from_params_shares_the_arrays_and_reads_the_sizes():
+    model = RNNLanguageModel(7, 4, 3, rng=5)
+    again = RNNLanguageModel.from_params(model.params)
+    assert again.params is model.params
+    assert (again.input_size, again.hidden_size, again.output_size) == (7, 4, 3)
+    x = np.array([[1, 6, 0, 2]])
+    np.testing.assert_array_equal(again.forward(x)[0], model.forward(x)[0])
+
+
+def test_from_params_names_what_is_wrong():
+    p = RNNLanguageModel(5, 4, rng=0).params
+    with raises_naming(TypeError, "params"):
+        RNNLanguageModel.from_params({k: p[k] for k in ("W", "U", "b")})
+    with raises_naming(ValueError, "params['U']"):
+        RNNLanguageModel.from_params({**p, "U": p["U"][:, :3]})
+    with raises_naming(ValueError, "params['V']"):
+        RNNLanguageModel.from_params({**p, "V": p["V"][:, :3]})
+    with raises_naming(TypeError, "params['b_y']"):
+        RNNLanguageModel.from_params({**p, "b_y": p["b_y"].astype(np.float32)})
