@@ -60,3 +60,19 @@ def toy():
     x = np.array([[1, 2, 3, 2, 0, 2, 4, 2]])
     y = np.array([[1, 0, 2, 3, 1, 3, 0, 1]])
     return x, y
+
+
+def import_tensorflow_or_skip():
+    """TensorFlow (quietly, through rnnlib.tfcompat) with TF32 switched off, or skip the module.
+
+    TF32 would let an Ampere or newer GPU round float32 products to 10-bit mantissas,
+    far beyond the tolerances of the cuDNN comparisons; on a CPU the switch does nothing.
+    """
+    try:
+        from rnnlib.tfcompat import import_tensorflow
+
+        tf = import_tensorflow()
+    except ImportError:  # pragma: no cover - TensorFlow is an optional dependency
+        pytest.skip("TensorFlow not installed", allow_module_level=True)
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    return tf

@@ -13,22 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import import_tensorflow_or_skip
 
 from rnnlib.cudnn import cudnn_rnn_forward, init_cudnn_params
 
-try:
-    from rnnlib.tfcompat import import_tensorflow
-
-    tf = import_tensorflow()
-except ImportError:  # pragma: no cover - TensorFlow is an optional dependency
-    pytest.skip("TensorFlow not installed", allow_module_level=True)
+tf = import_tensorflow_or_skip()
 
 if not tf.config.list_physical_devices("GPU"):
     pytest.skip("no GPU: tf.raw_ops.CudnnRNN has GPU kernels only", allow_module_level=True)
 
 from rnnlib.cudnn_tf import cudnn_tf_forward  # noqa: E402
 
-# cuDNN in float32 (TF32 switched off below) against numpy in float64 on the same
+# cuDNN in float32 (TF32 switched off by import_tensorflow_or_skip) against numpy in float64 on the same
 # float32 weights: expected differences ~1e-6 for these sizes; 1e-4 leaves room for
 # cuDNN's own order of summation, while a misplaced gate or bias shows up as ~1e-1.
 GPU_ATOL = 1e-4
@@ -53,7 +49,6 @@ def _canonical_to_params_does_not_abort():
     if child.returncode != 0:
         pytest.fail(f"CudnnRNNCanonicalToParams failed in a child process (rc {child.returncode}):\n"
                     f"{child.stderr[-3000:]}")
-    tf.config.experimental.enable_tensor_float_32_execution(False)
 
 
 @pytest.mark.parametrize("direction", ["unidirectional", "bidirectional"])

@@ -8,18 +8,13 @@ float64 on the same (float32-rounded) weights, so the differences are float32 ro
 
 import numpy as np
 import pytest
-from conftest import as64
+from conftest import as64, import_tensorflow_or_skip
 
 from rnnlib.cudnn import cudnn_rnn_backward, cudnn_rnn_forward, init_cudnn_params, param_names
 from rnnlib.cudnn_convert import keras_to_params, params_to_keras
 
-try:
-    from rnnlib.tfcompat import import_tensorflow
-
-    tf = import_tensorflow()
-    import keras
-except ImportError:  # pragma: no cover - TensorFlow is an optional dependency
-    pytest.skip("TensorFlow/Keras not installed", allow_module_level=True)
+tf = import_tensorflow_or_skip()  # on a GPU, Keras' LSTM and GRU run cuDNN: TF32 off
+import keras  # noqa: E402
 
 # Float32 agreement. Measured on these sizes (B=3, T=5, H=4, values of order 1), the
 # largest differences are about 1.5e-7 for outputs and states and 1.1e-6 for gradients

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import as64, raises_naming
+from conftest import as64, make_rnn_problem, raises_naming
 
 import rnnlib
 from rnnlib import keras_interop as ki
@@ -42,17 +42,8 @@ def assert_close(what, got, want, rtol):
 
 
 def rnn_problem(seed, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    p = {
-        "x": rng.normal(size=(B, T, D)),
-        "h0": 0.5 * rng.normal(size=(B, H)),
-        "W": 0.5 * rng.normal(size=(H, D)),
-        "U": 0.4 * rng.normal(size=(H, H)),
-        "b": 0.2 * rng.normal(size=H),
-        "dhs": rng.normal(size=(B, T, H)),
-    }
-    return {k: a.astype(dtype) for k, a in p.items()}
-
+    """A float-input problem of this module's sizes (B, T, D, H)."""
+    return make_rnn_problem(B, T, D, H, seed, ids=False, dtype=dtype)
 
 
 # ------------------------------------------------ numpy only: the mappings --
