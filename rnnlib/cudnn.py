@@ -275,8 +275,9 @@ def _cell_step_backward(mode: str, dh: np.ndarray, dc, cache, p: dict, grads: di
     return da, dh_prev, dc_prev
 
 
-def _direction_forward(mode: str, x: np.ndarray, p: dict, h0: np.ndarray, c0, reverse: bool, skip: bool):
-    """Run one cell over a layer input ``x`` (B, T, D_in); return ``(hs, h_n, c_n, cache)``.
+def _direction_forward(mode: str, x: np.ndarray, p: dict, h0: np.ndarray, c0,
+                       reverse: bool, skip: bool):
+    """Run one cell over a layer input ``x`` (B, T, D_in); ``(hs, h_n, c_n, cache)``.
 
     ``hs`` (B, T, H) is in the original time order, also for ``reverse=True``.
     """

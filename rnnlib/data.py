@@ -36,7 +36,8 @@ def python_docs_text():
             lines = block.split("\n")
             if any(line.startswith(" ") for line in lines):
                 continue
-            words = " ".join(line.strip() for line in lines if not underline.fullmatch(line.strip()))
+            kept = (line.strip() for line in lines if not underline.fullmatch(line.strip()))
+            words = " ".join(kept)
             if words.strip():
                 paragraphs.append(words.strip())
     return "\n".join(paragraphs)
@@ -119,7 +120,8 @@ def batchify(ids, batch_size):
     B = v.check_positive_int("batch_size", batch_size)
     L = len(ids) // B
     if L < 2:
-        raise ValueError(f"ids: expected at least 2 * batch_size = {2 * B} ids, got {len(ids)}")
+        raise ValueError(f"ids: expected at least 2 * batch_size = {2 * B} ids, "
+                         f"got {len(ids)}")
     return ids[: B * L].reshape(B, L)
 
 

@@ -200,7 +200,8 @@ def language_model_from_keras(weights) -> dict[str, np.ndarray]:
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
-    table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_list("weights", weights, 6)
+    table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_list(
+        "weights", weights, 6)
     v.check_float_array("weights[0] (embeddings)", table, (None, None))
     D, E = table.shape
     v.check_float_array("weights[1] (kernel)", kernel, (E, None))

@@ -16,7 +16,7 @@ def log_softmax(z):
     Derived in: Chapter 2, Loss (book/02_loss.ipynb)
     """
     v.check_float_any_rank("z", z, (1, 2, 3))
-    shifted = z - z.max(axis=-1, keepdims=True)  # the largest score becomes 0: exp cannot overflow
+    shifted = z - z.max(axis=-1, keepdims=True)  # largest score 0: exp cannot overflow
     shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return shifted
 
@@ -48,10 +48,14 @@ def sequence_cross_entropy(logits, targets, mask=None, reduction="sum"):
     B, T, K = logits.shape
     v.check_ids("targets", targets, (B, T), K)
     v.check_choice("reduction", reduction, ("sum", "mean"))
-    keep = np.ones((B, T), dtype=bool) if mask is None else v.check_mask("mask", mask, (B, T))
+    if mask is None:
+        keep = np.ones((B, T), dtype=bool)
+    else:
+        keep = v.check_mask("mask", mask, (B, T))
     count = int(keep.sum())
     if reduction == "mean" and count == 0:
-        raise ValueError("mask: expected at least one unmasked step for reduction='mean', got none")
+        raise ValueError("mask: expected at least one unmasked step for "
+                         "reduction='mean', got none")
 
     weight = keep.astype(logits.dtype)
     if reduction == "mean":

@@ -106,7 +106,7 @@ class RNNLanguageModel:
         return loss, grads, cache["h_last"]
 
     def predict(self, x, h0=None):
-        """Probabilities (B, T, K) of each class at each step (the seed's missing ``predict``).
+        """Probabilities (B, T, K) of each class at each step (the seed's missing method).
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
@@ -124,8 +124,8 @@ class RNNLanguageModel:
         """
         if self.output_size != self.input_size:
             raise ValueError(
-                f"output_size: expected equal to input_size ({self.input_size}) to feed samples "
-                f"back, got {self.output_size}"
+                f"output_size: expected equal to input_size ({self.input_size}) to feed "
+                f"samples back, got {self.output_size}"
             )
         n = v.check_positive_int("n", n, allow_zero=True)
         temperature = v.check_positive_float("temperature", temperature)

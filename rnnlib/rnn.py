@@ -48,8 +48,9 @@ def rnn_step_forward(x_t, h_prev, W, U, b):
     v.check_same_dtype(W=W, U=U, b=b, h_prev=h_prev, **({} if is_ids else {"x_t": x_t}))
     x_proj = W.T[x_t] if is_ids else x_t @ W.T
     h_t = np.tanh(x_proj + b + h_prev @ U.T)  # the same order of sums as rnn_forward
-    cache = {"x": v.frozen_copy(x_t), "h_prev": v.frozen_copy(h_prev), "h": v.frozen_copy(h_t),
-             "W": v.frozen_copy(W), "U": v.frozen_copy(U), "is_ids": is_ids}
+    cache = {"x": v.frozen_copy(x_t), "h_prev": v.frozen_copy(h_prev),
+             "h": v.frozen_copy(h_t), "W": v.frozen_copy(W), "U": v.frozen_copy(U),
+             "is_ids": is_ids}
     return h_t, cache
 
 
@@ -84,22 +85,25 @@ def rnn_forward(x, h0, W, U, b):
     is_ids = v.check_inputs("x", x, (None, None), D)
     v.check_nonempty_time("x", x)
     B, T = x.shape[:2]
+    floats = {"W": W, "U": U, "b": b}
     if h0 is not None:
-        v.check_float_array("h0", h0, (B, H))
-    v.check_same_dtype(W=W, U=U, b=b, **({} if h0 is None else {"h0": h0}), **({} if is_ids else {"x": x}))
+        floats["h0"] = v.check_float_array("h0", h0, (B, H))
+    if not is_ids:
+        floats["x"] = x
+    v.check_same_dtype(**floats)
 
-    # states[t] is h_t for t = 0..T, stored time-major (as cuDNN stores them): each step's
-    # (B, H) block is contiguous, and h_{t-1} for every t is the view states[:-1].
+    # states[t] is h_t for t = 0..T, stored time-major (as cuDNN stores them): each
+    # step's (B, H) block is contiguous, and h_{t-1} for every t is the view states[:-1].
     states = np.empty((T + 1, B, H), dtype=W.dtype)
     states[0] = 0 if h0 is None else h0
     # Slots 1..T start as the input term W x_t + b of every step (one lookup or product
     # for all steps); step t then overwrites its slot with h_t. The bias is outside U.
-    if is_ids:
-        np.take(W.T, x.T, axis=0, out=states[1:], mode="clip")  # ids checked above; "raise" would buffer
+    if is_ids:  # the ids are checked above; mode="raise" would write through a buffer
+        np.take(W.T, x.T, axis=0, out=states[1:], mode="clip")
     else:
         np.matmul(x.transpose(1, 0, 2), W.T, out=states[1:])
     states[1:] += b
-    U_T = np.ascontiguousarray(U.T)  # BLAS multiplies by a stored U^T faster than by the view U.T
+    U_T = np.ascontiguousarray(U.T)  # BLAS is faster with a stored U^T than the view U.T
     for t in range(1, T + 1):
         np.tanh(states[t] + states[t - 1] @ U_T, out=states[t])
     states.setflags(write=False)
@@ -158,7 +162,7 @@ def _sweep_deltas(dhs, hs, U, chunk):
     """
     T, B, H = hs.shape
     ds = np.square(hs)
-    np.subtract(1, ds, out=ds)  # tanh'(s_t) = 1 - h_t^2 for every step; scaled in place below
+    np.subtract(1, ds, out=ds)  # tanh'(s_t) = 1 - h_t^2 at every step; scaled below
     dh_next = np.zeros((B, H), dtype=hs.dtype)  # dL/dh_t through step t+1
     for t in reversed(range(T)):
         if chunk is not None and (t + 1) % chunk == 0:

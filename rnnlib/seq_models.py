@@ -112,7 +112,8 @@ class RNNClassifier:
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
-        v.check_float_array("dlogits", dlogits, cache["out"]["h"].shape[:1] + (self.num_classes,))
+        B = cache["out"]["h"].shape[0]
+        v.check_float_array("dlogits", dlogits, (B, self.num_classes))
         g_out = affine_backward(dlogits, cache["out"])
         dhs = _scatter_last(g_out["dh"], cache["rnn"]["hs"].shape, cache["lengths"])
         g_rnn = rnn_backward(dhs, cache["rnn"])

@@ -52,8 +52,8 @@ def import_tensorflow(*, legacy_keras: bool = False):
         current = os.environ.get("TF_USE_LEGACY_KERAS", "0")
         if current != wanted:
             raise RuntimeError(
-                f"legacy_keras: TensorFlow is already imported with TF_USE_LEGACY_KERAS={current}; "
-                "restart the kernel to change it"
+                "legacy_keras: TensorFlow is already imported with "
+                f"TF_USE_LEGACY_KERAS={current}; restart the kernel to change it"
             )
         return sys.modules["tensorflow"]
     os.environ.update(_ENVIRONMENT)

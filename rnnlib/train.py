@@ -35,8 +35,8 @@ def _check_optimizer(optimizer):
                         f"{type(optimizer).__name__}")
 
 
-def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=None, val_streams=None,
-                         eval_every=None, progress=None):
+def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=None,
+                         val_streams=None, eval_every=None, progress=None):
     """Train ``model`` on parallel streams with carried state: chunked truncated BPTT.
 
     model: an ``RNNLanguageModel`` (anything with ``params``, ``hidden_size`` and
@@ -72,9 +72,11 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
         max_norm = v.check_positive_float("max_norm", max_norm)
     if val_streams is not None:
         v.check_ids("val_streams", val_streams, (None, None), model.input_size)
-        eval_every = v.check_positive_int("eval_every", eval_every if eval_every is not None else steps)
+        every = steps if eval_every is None else eval_every
+        eval_every = v.check_positive_int("eval_every", every)
     if num_chunks(streams, T, drop_last=True) == 0:
-        raise ValueError(f"streams: expected more than seq_len = {T} columns, got shape {streams.shape}")
+        raise ValueError(f"streams: expected more than seq_len = {T} columns, "
+                         f"got shape {streams.shape}")
     B = streams.shape[0]
     dtype = model.params["W"].dtype
     bar, callback = _progress_bar(progress, steps, "training")
@@ -233,7 +235,7 @@ def train_minibatches(model, data, *, optimizer, steps, batch_size, rng, max_nor
 
 
 def seq2seq_exact_match(model, src, tgt_out, mask, *, start_id, end_id, src_lengths=None):
-    """Which outputs a ``Seq2Seq`` generates exactly right, decoding greedily (no teacher forcing).
+    """Which outputs a ``Seq2Seq`` decodes exactly right, greedily (no teacher forcing).
 
     src: (N, S_len) source ids; tgt_out: (N, T) target ids ending with ``end_id``;
     mask: (N, T) bools, True on the real target steps (the end token included).
@@ -246,6 +248,8 @@ def seq2seq_exact_match(model, src, tgt_out, mask, *, start_id, end_id, src_leng
     v.check_ids("tgt_out", tgt_out, (None, None), None)
     keep = v.check_mask("mask", mask, tgt_out.shape)
     if not isinstance(src, np.ndarray) or src.shape[0] != tgt_out.shape[0]:
-        raise ValueError(f"src: expected {tgt_out.shape[0]} rows like tgt_out, got {v._describe(src)}")
-    out = model.greedy_decode(src, start_id, tgt_out.shape[1], src_lengths=src_lengths, end_id=end_id)
+        raise ValueError(f"src: expected {tgt_out.shape[0]} rows like tgt_out, "
+                         f"got {v._describe(src)}")
+    out = model.greedy_decode(src, start_id, tgt_out.shape[1], src_lengths=src_lengths,
+                              end_id=end_id)
     return np.all((out == tgt_out) | ~keep, axis=1)

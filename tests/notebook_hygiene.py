@@ -50,3 +50,34 @@ def book_notebooks(root: Path) -> list[Path]:
 
 def file_problems(path: Path) -> list[str]:
     return notebook_problems(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+# Code in the book is set at 12px (_static/code.css): about 92 characters fit the text
+# column of a 1280-pixel-wide window. Longer lines scroll sideways and hide their end.
+SHOWN_WIDTH = 92
+HIDDEN_INPUT_TAGS = {"remove-cell", "remove-input", "hide-input"}
+
+
+def wide_lines(nb: dict, name: str = "notebook", limit: int = SHOWN_WIDTH) -> list[str]:
+    """Lines a reader sees wider than ``limit``: visible cell inputs and shown source.
+
+    Shown source is a cell output in Markdown that is a Python code block, as
+    ``rnnlib.display.show_source`` writes it.
+    """
+    problems = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        texts = []
+        if not HIDDEN_INPUT_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            texts.append(("input", "".join(cell.get("source", ""))))
+        for output in cell.get("outputs", []):
+            markdown = "".join(output.get("data", {}).get("text/markdown", ""))
+            if markdown.startswith("```python"):
+                texts.append(("shown source", markdown))
+        for kind, text in texts:
+            for line in text.splitlines():
+                if len(line) > limit:
+                    problems.append(f"{name}: code cell {index}, {kind}: {len(line)} characters "
+                                    f"(at most {limit}): {line.strip()[:60]!r}")
+    return problems

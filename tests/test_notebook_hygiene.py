@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from notebook_hygiene import book_notebooks, file_problems, notebook_problems
+from notebook_hygiene import book_notebooks, file_problems, notebook_problems, wide_lines
 
 from tools.nbbuild import bootstrap_source
 
@@ -94,3 +94,19 @@ def test_notebook_starts_with_the_colab_bootstrap(path):
     first = next(cell for cell in nb["cells"] if cell["cell_type"] == "code")
     assert "".join(first["source"]) == bootstrap_source()
     assert first["outputs"] == [], "locally the bootstrap cell must do nothing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_a_reader_sees_fits_the_page(path):
+    assert wide_lines(json.loads(path.read_text(encoding="utf-8")), path.name) == []
+
+
+def test_wide_lines_finds_long_inputs_and_shown_source_but_not_hidden_code():
+    long = "x = " + "1 + " * 30 + "1"
+    nb = _good_notebook()
+    nb["cells"][1]["source"] = long
+    nb["cells"][2]["outputs"] = [{"output_type": "display_data",
+                                  "data": {"text/markdown": "```python\n" + long + "\n```"}}]
+    assert [p.split(", ")[1].split(":")[0] for p in wide_lines(nb)] == ["input", "shown source"]
+    nb["cells"][1]["metadata"] = {"tags": ["hide-input"]}
+    assert len(wide_lines(nb)) == 1
