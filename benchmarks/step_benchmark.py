@@ -48,8 +48,9 @@ mostly measure the neighbours.
 
 Memory: numpy allocates intermediate arrays afresh, and when glibc's malloc has
 handed large freed blocks back to the kernel, the next step pays a page fault for
-every 4 KiB page it touches again (TensorFlow keeps its memory). The script counts
-the page faults of every step (``getrusage``'s minor faults) for rnnlib and Keras.
+every 4 KiB page it touches again (TensorFlow keeps most of its memory in a pool of
+its own). The script counts the page faults of every step (``getrusage``'s minor
+faults) for rnnlib and Keras.
 
 Writes ``step_benchmark.csv`` and ``step_benchmark.json`` (machine description)
 into ``--out`` (default ``benchmarks/results``) and prints a table. ``--tiny`` runs

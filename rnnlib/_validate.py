@@ -9,6 +9,7 @@ traceback sees which argument is wrong without opening the source.
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 
@@ -204,20 +205,35 @@ def check_array_dict(name: str, arrays, *, like: dict | None = None) -> dict:
 def frozen_copy(a: np.ndarray) -> np.ndarray:
     """A read-only copy of ``a``, for caches: nothing the caller holds can change it later.
 
-    An array that is already frozen -- read-only, and so is every array it is a view
-    of, like the ``hs`` that ``rnn_forward`` returns -- is returned as it is.
+    The one exception is an array rnnlib made read-only itself with ``freeze`` (such as
+    ``rnn_forward``'s states), or a view of one: no writable handle to it exists, so it
+    is returned as it is. A caller's own read-only array is still copied, since the
+    caller could make it writable again.
     """
-    if _is_frozen(a):
+    if _frozen_by_rnnlib(a):
         return a
     out = np.array(a, copy=True)
     out.setflags(write=False)
     return out
 
 
-def _is_frozen(a) -> bool:
-    """True if ``a`` and every ndarray below it in its chain of ``base`` arrays is read-only."""
+# Arrays made read-only by ``freeze``, by id; an entry disappears with its array.
+_FROZEN = weakref.WeakValueDictionary()
+
+
+def freeze(a: np.ndarray) -> np.ndarray:
+    """Make ``a``, an array rnnlib has just created, read-only and safe to share in caches."""
+    a.setflags(write=False)
+    _FROZEN[id(a)] = a
+    return a
+
+
+def _frozen_by_rnnlib(a) -> bool:
+    """True if ``a`` is read-only and so is every array below it, down to one ``freeze`` made."""
     while isinstance(a, np.ndarray):
         if a.flags.writeable:
             return False
+        if _FROZEN.get(id(a)) is a:
+            return True
         a = a.base
-    return a is None or isinstance(a, bytes)
+    return False

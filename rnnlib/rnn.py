@@ -14,7 +14,8 @@ chunked form (``chunk=c``) differ only in how the deltas are found.
 Arguments and results are batch-major, (B, T, ...), as in Keras; inside, the states
 and deltas are stored time-major, (T, B, H), as cuDNN stores them, so that the loop
 over time reads and writes contiguous (B, H) blocks. ``hs`` is a (B, T, H) view of
-that storage; nothing but speed depends on the layout.
+that storage; only speed, and the last bits of rounding in sums over steps, depend
+on the layout.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def rnn_forward(x, h0, W, U, b):
     U_T = np.ascontiguousarray(U.T)  # BLAS is faster with a stored U^T than the view U.T
     for t in range(1, T + 1):
         np.tanh(states[t] + states[t - 1] @ U_T, out=states[t])
-    states.setflags(write=False)
+    v.freeze(states)  # read-only; its views hs and states[:-1] need no copies
     hs = states[1:].transpose(1, 0, 2)  # (B, T, H), a read-only view
     cache = {"x": v.frozen_copy(x), "states": states, "hs": hs,
              "W": v.frozen_copy(W), "U": v.frozen_copy(U), "is_ids": is_ids}
@@ -211,7 +212,8 @@ def _grads_from_deltas(ds, x, h_prev, W, is_ids):
     """dW, dU, db (and dx for float x) from N deltas ds (N, H), inputs x, states h_prev.
 
     For ids, dW[:, i] is the sum of the deltas of every step whose input was i, which
-    is ``ds.T @ onehot(x)``; ``_sum_by_id`` computes it without a scatter-add.
+    is ``ds.T @ onehot(x)``; ``_sum_by_id`` computes it that way, or with a scatter-add
+    when the vocabulary is large.
     """
     dW = _sum_by_id(ds, x, W.shape[1]) if is_ids else ds.T @ x
     grads = {"dW": dW, "dU": ds.T @ h_prev, "db": ds.sum(axis=0)}
@@ -223,13 +225,13 @@ def _grads_from_deltas(ds, x, h_prev, W, is_ids):
 def _sum_by_id(ds, ids, num_ids):
     """(H, num_ids): column i sums the rows ds[n] (N, H) whose ids[n] (N,) is i.
 
-    A small vocabulary (num_ids <= H) multiplies by the one-hot matrix (N, num_ids):
-    that product costs no more than the ``ds.T @ h_prev`` next to it, and several times
-    less than the scatter-add ``np.add.at``, which adds one row at a time. A large
-    vocabulary would make the one-hot matrix mostly zeros; there the scatter-add into
-    a (num_ids, H) array is the faster, and its transpose is returned.
+    Up to 4H ids, it multiplies by the one-hot matrix (N, num_ids): at num_ids <= H
+    that costs no more than the ``ds.T @ h_prev`` next to it, and several times less
+    than the scatter-add ``np.add.at``, which adds one row at a time. The product's
+    cost grows with the vocabulary and the scatter-add's does not, so a larger
+    vocabulary scatter-adds into a (num_ids, H) array and returns its transpose.
     """
-    if num_ids <= ds.shape[1]:
+    if num_ids <= 4 * ds.shape[1]:
         onehot = np.zeros((len(ids), num_ids), dtype=ds.dtype)
         onehot[np.arange(len(ids)), ids] = 1
         return ds.T @ onehot

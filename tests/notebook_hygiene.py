@@ -52,16 +52,17 @@ def file_problems(path: Path) -> list[str]:
     return notebook_problems(json.loads(path.read_text(encoding="utf-8")), str(path))
 
 
-# Code in the book is set at 12px (_static/code.css): about 92 characters fit the text
-# column of a 1280-pixel-wide window. Longer lines scroll sideways and hide their end.
+# Code in the book is set at 12px (_static/code.css): a line of 92 characters fits the
+# text column of a 1280-pixel-wide window. Longer lines scroll sideways and hide their end.
 SHOWN_WIDTH = 92
-HIDDEN_INPUT_TAGS = {"remove-cell", "remove-input", "hide-input"}
+REMOVED_INPUT_TAGS = {"remove-cell", "remove-input"}
 
 
 def wide_lines(nb: dict, name: str = "notebook", limit: int = SHOWN_WIDTH) -> list[str]:
-    """Lines a reader sees wider than ``limit``: visible cell inputs and shown source.
+    """Lines a reader can see that are wider than ``limit``.
 
-    Shown source is a cell output in Markdown that is a Python code block, as
+    Cell inputs (also those behind a "show code" toggle), printed output, and shown
+    source: a cell output in Markdown that is a Python code block, as
     ``rnnlib.display.show_source`` writes it.
     """
     problems = []
@@ -69,9 +70,11 @@ def wide_lines(nb: dict, name: str = "notebook", limit: int = SHOWN_WIDTH) -> li
         if cell.get("cell_type") != "code":
             continue
         texts = []
-        if not HIDDEN_INPUT_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+        if not REMOVED_INPUT_TAGS & set(cell.get("metadata", {}).get("tags", [])):
             texts.append(("input", "".join(cell.get("source", ""))))
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                texts.append(("output", "".join(output.get("text", ""))))
             markdown = "".join(output.get("data", {}).get("text/markdown", ""))
             if markdown.startswith("```python"):
                 texts.append(("shown source", markdown))

@@ -8,7 +8,14 @@ from conftest import PROPERTY, assert_gradients
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnlib import affine_backward, affine_forward, log_softmax, sequence_cross_entropy, softmax
+from rnnlib import (
+    affine_backward,
+    affine_forward,
+    log_softmax,
+    rnn_forward,
+    sequence_cross_entropy,
+    softmax,
+)
 
 shapes = st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5))
 seeds = st.integers(0, 2**32 - 1)
@@ -158,12 +165,20 @@ def test_affine_gives_the_same_results_for_any_memory_layout(shape, K, seed):
             np.testing.assert_allclose(g[k], g0[k], rtol=1e-13, atol=1e-13)
 
 
-def test_affine_copies_a_writable_input_but_not_a_frozen_one():
+def test_affine_copies_its_input_unless_it_is_rnn_forwards_states():
     rng = np.random.default_rng(5)
-    h = rng.normal(size=(3, 4, 2))
-    _, cache = affine_forward(h, rng.normal(size=(5, 2)), np.zeros(5))
-    assert not np.shares_memory(cache["h_rows"], h) and not cache["h_rows"].flags.writeable
-    frozen = np.ascontiguousarray(h.transpose(1, 0, 2))  # time-major storage, then frozen
-    frozen.setflags(write=False)
-    _, cache = affine_forward(frozen.transpose(1, 0, 2), rng.normal(size=(5, 2)), np.zeros(5))
-    assert np.shares_memory(cache["h_rows"], frozen)  # nobody can change it: no copy needed
+    V, b_y, dz = rng.normal(size=(5, 2)), np.zeros(5), rng.normal(size=(3, 4, 5))
+    for writable in (True, False):
+        h = rng.normal(size=(3, 4, 2))
+        h.flags.writeable = writable
+        _, cache = affine_forward(h, V, b_y)
+        assert not np.shares_memory(cache["h_rows"], h) and not cache["h_rows"].flags.writeable
+        g1 = affine_backward(dz, cache)
+        h.flags.writeable = True  # the caller can always unlock its own array
+        h[...] = 7.0
+        g2 = affine_backward(dz, cache)
+        assert all(np.array_equal(g1[k], g2[k]) for k in g1)
+    W, U, b = rng.normal(size=(2, 3)), rng.normal(size=(2, 2)), np.zeros(2)
+    hs, rnn_cache = rnn_forward(rng.integers(0, 3, size=(3, 4)), None, W, U, b)
+    _, cache = affine_forward(hs, V, b_y)  # nobody holds a writable handle to hs
+    assert np.shares_memory(cache["h_rows"], rnn_cache["states"])

@@ -101,12 +101,16 @@ def test_code_a_reader_sees_fits_the_page(path):
     assert wide_lines(json.loads(path.read_text(encoding="utf-8")), path.name) == []
 
 
-def test_wide_lines_finds_long_inputs_and_shown_source_but_not_hidden_code():
+def test_wide_lines_finds_long_inputs_outputs_and_shown_source_but_not_removed_code():
     long = "x = " + "1 + " * 30 + "1"
     nb = _good_notebook()
     nb["cells"][1]["source"] = long
     nb["cells"][2]["outputs"] = [{"output_type": "display_data",
                                   "data": {"text/markdown": "```python\n" + long + "\n```"}}]
     assert [p.split(", ")[1].split(":")[0] for p in wide_lines(nb)] == ["input", "shown source"]
-    nb["cells"][1]["metadata"] = {"tags": ["hide-input"]}
+    nb["cells"][1]["metadata"] = {"tags": ["hide-input"]}  # a reader can still open it
+    assert len(wide_lines(nb)) == 2
+    nb["cells"][1]["metadata"] = {"tags": ["remove-input"]}
     assert len(wide_lines(nb)) == 1
+    nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": long}]
+    assert len(wide_lines(nb)) == 2
