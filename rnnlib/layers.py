@@ -24,7 +24,8 @@ def affine_forward(h, V, b_y):
     h_rows = _frozen_rows(h)
     z = h_rows @ V.T  # one (T*B, H) product for all steps, not one per step
     z += b_y
-    return _from_rows(z, h.shape), {"h": _from_rows(h_rows, h.shape), "h_rows": h_rows, "V": v.frozen_copy(V)}
+    cache = {"h": _from_rows(h_rows, h.shape), "h_rows": h_rows, "V": v.frozen_copy(V)}
+    return _from_rows(z, h.shape), cache
 
 
 def affine_backward(dz, cache):
@@ -66,4 +67,4 @@ def _frozen_rows(h):
     if not np.may_share_memory(rows, h):  # the reshape copied: nobody else holds rows
         rows.setflags(write=False)
         return rows
-    return v.frozen_copy(rows)  # no copy when h is already frozen, like rnn_forward's hs
+    return v.frozen_copy(rows)  # no copy for a view of rnn_forward's frozen states
