@@ -111,6 +111,17 @@ def layer_input_size(layer: int, input_size: int, num_units: int, direction: str
     return input_size if layer == 0 else _num_dirs(direction) * num_units
 
 
+def check_config(mode: str, input_size, num_units, num_layers, direction: str, input_mode: str):
+    """Check the description of a cuDNN RNN; return (input_size, num_units, num_layers, dirs)."""
+    check_choice("mode", mode, MODES)
+    dirs = _num_dirs(direction)
+    check_choice("input_mode", input_mode, INPUT_MODES)
+    input_size = check_positive_int("input_size", input_size)
+    num_units = check_positive_int("num_units", num_units)
+    num_layers = check_positive_int("num_layers", num_layers)
+    return input_size, num_units, num_layers, dirs
+
+
 def init_cudnn_params(
     mode: str,
     input_size: int,
@@ -128,12 +139,8 @@ def init_cudnn_params(
     cuDNN-backed layers). ``rng`` is a ``numpy.random.Generator`` or an int seed.
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb).
     """
-    check_choice("mode", mode, MODES)
-    dirs = _num_dirs(direction)
-    check_choice("input_mode", input_mode, INPUT_MODES)
-    input_size = check_positive_int("input_size", input_size)
-    num_units = check_positive_int("num_units", num_units)
-    num_layers = check_positive_int("num_layers", num_layers)
+    input_size, num_units, num_layers, dirs = check_config(
+        mode, input_size, num_units, num_layers, direction, input_mode)
     if input_mode == "skip" and input_size != num_units:
         raise ValueError(
             f"input_size: expected input_size == num_units ({num_units}) with input_mode='skip', got {input_size}"

@@ -38,14 +38,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._validate import check_choice, check_float_array, check_positive_int
+from rnnlib._validate import check_choice, check_float_array
 from rnnlib.cudnn import (
     GATES,
-    INPUT_MODES,
     MODES,
     _check_params,
     _name,
-    _num_dirs,
+    check_config,
     layer_input_size,
     param_names,
     param_shape,
@@ -111,12 +110,8 @@ def canonical_to_params(
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
-    check_choice("mode", mode, MODES)
-    dirs = _num_dirs(direction)
-    check_choice("input_mode", input_mode, INPUT_MODES)
-    input_size = check_positive_int("input_size", input_size)
-    num_units = check_positive_int("num_units", num_units)
-    num_layers = check_positive_int("num_layers", num_layers)
+    input_size, num_units, num_layers, dirs = check_config(
+        mode, input_size, num_units, num_layers, direction, input_mode)
     matrices, bias_names = param_names(mode)
     for name, items, per in (("weights", weights, len(matrices)), ("biases", biases, len(bias_names))):
         if not isinstance(items, list | tuple):
