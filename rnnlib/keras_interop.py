@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
+from .rnn import _check_params
 
 __all__ = [
     "basic_rnn_cell_from_params",
@@ -54,10 +55,8 @@ def _copy(a: np.ndarray) -> np.ndarray:
 
 
 def _check_rnn_params(W, U, b) -> tuple[int, int]:
-    v.check_float_array("W", W, (None, None))
-    H, D = W.shape
-    v.check_float_array("U", U, (H, H))
-    v.check_float_array("b", b, (H,))
+    """rnn_forward's check of W (H, D), U (H, H), b (H,), and one dtype; return (H, D)."""
+    H, D = _check_params(W, U, b)
     v.check_same_dtype(W=W, U=U, b=b)
     return H, D
 
