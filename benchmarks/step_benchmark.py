@@ -23,7 +23,16 @@ Keras
     x_t of W, as rnnlib's id lookup does -- recurrent_kernel U^T, bias b; Dense's
     kernel V^T and bias b_y. (``keras_interop.build_keras_language_model`` puts an
     Embedding in front instead, with an identity input kernel: that costs Keras a
-    second H x H product per step, so it is not used here.)
+    second H x H product per step, so it is not used here.) Keras therefore does
+    more arithmetic than rnnlib: the (B, V) x (V, H) one-hot product at every step,
+    where rnnlib looks a column up (``keras_step_gflop`` counts it; the smoke test
+    checks with TensorFlow's profiler which products the step runs).
+
+    The Keras configuration is a plain one, not Keras at its fastest: oneDNN off
+    (``TF_ENABLE_ONEDNN_OPTS=0``, set by ``rnnlib.tfcompat`` for reproducible digits;
+    TensorFlow's default on x86-64 Linux is on), ``tf.function`` without XLA
+    (``jit_compile=False``), ``SimpleRNN(unroll=False)``, one intra-op and one
+    inter-op thread by default. Neither side applies the optimizer's update.
 source-style
     The source's unbatched numpy code in spirit: a loop over the samples, a loop
     over time with matrix-vector products, and its backward pass with the per-output
@@ -34,12 +43,17 @@ source-style
 
 All three use the same parameters and data; before timing, the script checks that
 their losses and gradients agree (Keras with full BPTT, the source-style loop with
-rnnlib's ``truncate=4``). Timing runs the implementations in turn, round after round
-(warm-up rounds excluded, garbage collector off inside a round), and reports the
-median and quartiles of each. The "matmul" column replays only the step's matrix
-products, with the same shapes, through numpy: it is the rate this machine's BLAS
-reaches on them, and ``matmul_fraction`` = matmul time / rnnlib time says how close
-the whole step comes to it.
+rnnlib's ``truncate=4``). Timing runs the implementations in turn, round after round,
+all in this one process (warm-up rounds excluded; ``gc.collect()`` before, and the
+garbage collector off during, every timed call), and reports the median and quartiles
+of each. Each timed call is a single step after another implementation's, so caches
+and thread pools are cold: that costs TensorFlow more than numpy at small sizes, and
+a training loop's steady state can differ. The "matmul" column replays only the
+products both implementations need (``step_gflop``), with the same shapes, through
+numpy: it is the rate this machine's BLAS reaches on them, and ``matmul_fraction`` =
+matmul time / rnnlib time says how close the whole step comes to it. The GFLOP/s
+columns divide each implementation's own count (``rnnlib_step_gflop``,
+``keras_step_gflop``, ``step_gflop`` for the replay) by its time.
 
 Threads: by default numpy's BLAS and TensorFlow both get one thread (``--threads
 0`` leaves each library its own default). One thread compares the implementations
@@ -98,6 +112,18 @@ def step_gflop(B, T, V, H) -> float:
     The input term W x_t is a lookup (no products); elementwise work is not counted.
     """
     return 2 * B * T * (3 * H * H + 3 * H * V) / 1e9
+
+
+def rnnlib_step_gflop(B, T, V, H) -> float:
+    """``step_gflop`` plus rnnlib's dW: a product by the (BT, V) one-hot matrix up to
+    V = 4H ids (2BTVH), a scatter-add (no products) above (``rnnlib.rnn._sum_by_id``)."""
+    return step_gflop(B, T, V, H) + (2 * B * T * V * H / 1e9 if V <= 4 * H else 0.0)
+
+
+def keras_step_gflop(B, T, V, H) -> float:
+    """``step_gflop`` plus Keras's one-hot input: (B, V) x (V, H) at every step (2BTVH)
+    and the gradient of its kernel, (V, B) x (B, H) at every step (2BTVH)."""
+    return step_gflop(B, T, V, H) + 4 * B * T * V * H / 1e9
 
 
 # ---------------------------------------------------------------- rnnlib ----
@@ -298,8 +324,10 @@ def benchmark_size(B, T, V, H, *, tf, keras, repeats, warmup, source_repeats, th
     row["matmul_ms"] = quartiles_ms(times["matmul"][:, 0])[0]
     row["rnnlib_over_keras"] = row["rnnlib_ms"] / row["keras_ms"]
     row["rnnlib_over_keras_cpu"] = row["rnnlib_cpu_ms"] / row["keras_cpu_ms"]
-    for name in ("rnnlib", "keras", "matmul"):
-        row[f"{name}_gflops"] = gflop / (row[f"{name}_ms"] / 1e3)
+    own_gflop = {"rnnlib": rnnlib_step_gflop(B, T, V, H), "keras": keras_step_gflop(B, T, V, H),
+                 "matmul": gflop}
+    for name, count in own_gflop.items():
+        row[f"{name}_gflops"] = count / (row[f"{name}_ms"] / 1e3)
     row["matmul_fraction"] = row["matmul_ms"] / row["rnnlib_ms"]
     row["keras_max_rel_err"] = keras_err
     row["source_max_rel_err"] = source_err

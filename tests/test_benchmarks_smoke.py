@@ -54,6 +54,15 @@ def test_step_benchmark_runs_and_writes_its_columns(tmp_path):
     assert "rnnlib/Keras" in stdout
 
 
+def test_keras_step_runs_the_products_its_flop_count_counts():
+    """keras_step_gflop (rnnlib's products plus the one-hot input's) is what TensorFlow runs."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "keras_products.py")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"keras_products.py failed:\n{result.stdout}\n{result.stderr}"
+    assert "the products executed are exactly these: True" in result.stdout
+    assert "their FLOP equal keras_step_gflop: True" in result.stdout
+
+
 def test_scaling_runs_and_writes_its_columns(tmp_path):
     run_script("scaling.py", tmp_path)
     columns, rows = read_rows(tmp_path / "scaling.csv")
