@@ -1,8 +1,23 @@
-"""Notebook display helpers (an edge module: it imports IPython, the core never does)."""
+"""Notebook display helpers (an edge module: it imports IPython, the core never does).
+
+``show_source`` puts library code on the page; ``compare`` prints an agreement check
+against a tolerance. The tolerances the TensorFlow and cuDNN chapters use are defined
+here once and explained once, in Chapter 4 (book/04_tensorflow.ipynb, section
+"How close is close enough").
+"""
 
 from __future__ import annotations
 
 import inspect
+
+import numpy as np
+
+#: float32 states, outputs and logits against float64: float32 rounding is ~1e-7 there.
+FLOAT32_TOL = 1e-5
+#: float32 gradients against float64: sums over batch and time, rounding up to ~3e-6.
+FLOAT32_GRAD_TOL = 1e-4
+#: float64 against float64: rounding is ~1e-16 per operation, ~1e-15 after a few steps.
+FLOAT64_TOL = 1e-12
 
 
 def show_source(obj):
@@ -16,3 +31,18 @@ def show_source(obj):
 
     source = inspect.getsource(obj).rstrip("\n")
     return Markdown(f"```python\n{source}\n```")
+
+
+def compare(what: str, got, want, tol: float, *, width: int = 36) -> float:
+    """Print whether ``max |got - want| <= tol`` and return that largest difference.
+
+    The printed line is ``what``, padded to ``width``, then ``max |diff| <= tol: True``
+    (or ``False``). Only the verdict is printed, never the difference itself: below the
+    tolerance its digits depend on the CPU's vector instructions and on the order in
+    which a library adds, so a stored output that showed them would not reproduce on
+    another machine. The caller can test the returned difference against a tighter
+    bound when its size is the point (as Chapter 4 does with ``tol / 10``).
+    """
+    diff = float(np.max(np.abs(np.asarray(got, dtype=np.float64) - np.asarray(want, dtype=np.float64))))
+    print(f"{what:<{width}} max |diff| <= {tol:.0e}: {diff <= tol}")
+    return diff
