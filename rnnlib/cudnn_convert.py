@@ -26,12 +26,16 @@ Keras 3
     z, r, h -- NOT cuDNN's r, z, n -- and bias (2, 3H), row 0 the input biases bW, row 1
     the recurrent biases bR. ``SimpleRNN``: one gate, one bias (H,).
 
-When Keras 3 itself uses cuDNN (keras/src/backend/tensorflow/rnn.py, ``cudnn_ok``):
-TensorFlow backend, a GPU visible, ``use_cudnn`` "auto" or True, activation tanh,
-recurrent_activation sigmoid, ``recurrent_dropout == 0``, ``unroll=False``,
-``use_bias=True`` and, for GRU, ``reset_after=True``; masks must be right-padded.
-It then calls ``tf.raw_ops.CudnnRNNV3`` with the LSTM bias as bR (bW = 0) and the
-GRU blocks reordered from z, r, h to r, z, h. SimpleRNN never runs on cuDNN.
+When Keras 3 itself uses cuDNN with its TensorFlow backend
+(keras/src/backend/tensorflow/rnn.py, ``cudnn_ok``, and the layers' ``inner_loop``): a GPU
+visible, ``use_cudnn`` "auto" or True, activation tanh, recurrent_activation sigmoid,
+``recurrent_dropout == 0``, ``unroll=False``, ``use_bias=True`` and, for GRU,
+``reset_after=True``. The mask is not a condition: on the cuDNN path
+``_assert_valid_mask`` asserts that it is right-padded with no empty row; eagerly a
+failure falls back to the generic loop, inside ``tf.function`` (``fit``) it is an
+``InvalidArgumentError``. Keras then calls ``tf.raw_ops.CudnnRNNV3`` with the LSTM bias
+as bR (bW = 0; the torch and JAX backends put it in bW instead) and the GRU blocks
+reordered from z, r, h to r, z, h. SimpleRNN never runs on cuDNN.
 """
 
 from __future__ import annotations
@@ -62,10 +66,15 @@ def params_to_canonical(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """rnnlib parameters -> ``(weights, biases)``, cuDNN's canonical flat lists.
 
-    In ``input_mode='skip'`` the first layer has no input matrices; TensorFlow's kernels
-    still count num_units x input_size entries for them (its CudnnRNNParamsToCanonical
-    checks that size), so identity matrices stand in for them: x_t added as it is is
-    exactly what an identity matrix computes. Arrays are copies.
+    In ``input_mode='skip'`` the first layer has no input matrices, and identity
+    matrices stand in for them here: x_t added as it is to every gate is exactly what
+    an identity matrix computes, so ``canonical_to_params`` of these lists in linear
+    mode is the same network (rnnlib's CPU equivalence). That is not cuDNN's layout:
+    cuDNN 7 reports those regions with size 0, and TensorFlow's converters CHECK-abort
+    in skip mode (tensorflow#16042, #12284), so these lists are not for
+    ``tf.raw_ops.CudnnRNNCanonicalToParams`` in skip mode. rnnlib keeps both biases of
+    layer 0 in skip mode, an assumption only a GPU can check
+    (benchmarks/cudnn_gpu_check.py). Arrays are copies.
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """

@@ -38,7 +38,10 @@ def pack_params(
     for one unidirectional layer this is exactly what Keras builds for ``CudnnRNNV3``
     (``_standardize_cudnn_weights``); for more layers it is a guess at cuDNN's layout,
     checked against ``tf.raw_ops.CudnnRNNParamsSize`` (in skip mode the identity
-    stand-ins of layer 0 are left out when that is what makes the sizes agree).
+    stand-ins of layer 0 are left out when that is what makes the sizes agree). In skip
+    mode ``'canonical_to_params'`` is expected to abort the process: cuDNN 7 reports the
+    layer-0 input regions with size 0 and TensorFlow CHECKs every region's size
+    (tensorflow#16042); run such calls in a child process.
     """
     from rnnlib.tfcompat import import_tensorflow
 
