@@ -12,11 +12,11 @@ import inspect
 
 import numpy as np
 
-#: float32 states, outputs and logits against float64: float32 rounding is ~1e-7 there.
+#: Tolerance for float32 states, outputs and logits against float64 (rounding ~1e-7 there).
 FLOAT32_TOL = 1e-5
-#: float32 gradients against float64: sums over batch and time, rounding up to ~3e-6.
+#: Tolerance for float32 gradients against float64 (sums over batch and time, ~3e-6).
 FLOAT32_GRAD_TOL = 1e-4
-#: float64 against float64: rounding is ~1e-16 per operation, ~1e-15 after a few steps.
+#: Tolerance for float64 against float64 (~1e-16 per operation, ~1e-15 after a few steps).
 FLOAT64_TOL = 1e-12
 
 
