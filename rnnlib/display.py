@@ -1,9 +1,9 @@
 """Notebook display helpers (an edge module: it imports IPython, the core never does).
 
 ``show_source`` puts library code on the page; ``compare`` prints an agreement check
-against a tolerance. The tolerances the TensorFlow and cuDNN chapters use are defined
-here once and explained once, in Chapter 4 (book/04_tensorflow.ipynb, section
-"How close is close enough").
+against a tolerance, and ``max_abs_diff`` is the number it checks. The tolerances of the
+TensorFlow and cuDNN chapters are defined here once and explained once, in Chapter 4
+(book/04_tensorflow.ipynb, box "How close is close enough").
 """
 
 from __future__ import annotations
@@ -33,16 +33,19 @@ def show_source(obj):
     return Markdown(f"```python\n{source}\n```")
 
 
-def compare(what: str, got, want, tol: float, *, width: int = 36) -> float:
-    """Print whether ``max |got - want| <= tol`` and return that largest difference.
+def max_abs_diff(got, want) -> float:
+    """The largest absolute difference of two arrays (or numbers), in float64."""
+    return float(np.max(np.abs(np.asarray(got, dtype=np.float64) - np.asarray(want, dtype=np.float64))))
 
-    The printed line is ``what``, padded to ``width``, then ``max |diff| <= tol: True``
-    (or ``False``). Only the verdict is printed, never the difference itself: below the
-    tolerance its digits depend on the CPU's vector instructions and on the order in
-    which a library adds, so a stored output that showed them would not reproduce on
-    another machine. The caller can test the returned difference against a tighter
-    bound when its size is the point (as Chapter 4 does with ``tol / 10``).
+
+def compare(what: str, got, want, tol: float, *, width: int = 36) -> None:
+    """Print whether ``max |got - want| <= tol``: ``what``, padded to ``width``, then the verdict.
+
+    Only the verdict is printed, never the difference itself: below the tolerance its
+    digits depend on the CPU's vector instructions and on the order in which a library
+    adds, so a stored output that showed them would not reproduce on another machine.
+    It returns nothing, so that a notebook cell ending with it displays nothing more.
+    Where the size of the difference is the point, test :func:`max_abs_diff` against a
+    tighter bound (Chapter 4 uses ``tol / 10``).
     """
-    diff = float(np.max(np.abs(np.asarray(got, dtype=np.float64) - np.asarray(want, dtype=np.float64))))
-    print(f"{what:<{width}} max |diff| <= {tol:.0e}: {diff <= tol}")
-    return diff
+    print(f"{what:<{width}} max |diff| <= {tol:.0e}: {max_abs_diff(got, want) <= tol}")
