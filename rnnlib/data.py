@@ -86,23 +86,40 @@ class CharVocab:
 # ------------------------------------------------------ streams and chunks --
 
 
-def train_val_split(ids, val_fraction):
-    """Cut a 1-D id array into its first part (training) and last part (validation).
+def train_val_split(text, val_fraction):
+    """Cut a text of one paragraph per line into training and validation text.
 
-    The cut is contiguous (no shuffling): the validation text is text the model has
-    never read, not characters picked from inside training sentences. Returns two
-    views ``(train, val)`` with ``len(val) = round(val_fraction * N)``, at least 1.
+    The validation text is the last paragraphs, about ``val_fraction`` of the
+    characters, cut at a paragraph boundary (no shuffling, so no validation
+    character has training text on both sides of it). A validation paragraph that
+    also occurs, verbatim, in the training part is dropped from the validation
+    text: help pages repeat one another (the ``compound`` statement page contains
+    the prose of the ``while`` and ``with`` pages), and a paragraph the model was
+    trained on would not measure how it does on text it has never read. Returns two
+    str ``(train, val)``, each one paragraph per line; the training part is
+    everything before the cut.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("ids", ids, (None,), None)
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected a str, got {type(text).__name__}")
     val_fraction = v.check_positive_float("val_fraction", val_fraction)
     if val_fraction >= 1:
         raise ValueError(f"val_fraction: expected a number in (0, 1), got {val_fraction!r}")
-    n_val = max(1, int(round(val_fraction * len(ids))))
-    if n_val >= len(ids):
-        raise ValueError(f"ids: expected more than {n_val} ids to leave some for training, got {len(ids)}")
-    return ids[:-n_val], ids[-n_val:]
+    paragraphs = text.split("\n")
+    if len(paragraphs) < 2:
+        raise ValueError("text: expected at least two paragraphs (lines), got 1")
+    ends = np.cumsum([len(p) + 1 for p in paragraphs])  # where each one ends, with "\n"
+    # training: up to the first paragraph that ends past (1 - val_fraction) of the text
+    cut = int(np.searchsorted(ends, (1 - val_fraction) * len(text))) + 1
+    cut = min(cut, len(paragraphs) - 1)  # leave at least one paragraph for validation
+    train = paragraphs[:cut]
+    seen = set(train)
+    val = [p for p in paragraphs[cut:] if p not in seen]
+    if not val:
+        raise ValueError("text: expected some validation paragraphs that training lacks, "
+                         "got none")
+    return "\n".join(train), "\n".join(val)
 
 
 def batchify(ids, batch_size):
@@ -161,15 +178,22 @@ def num_chunks(streams, seq_len, *, drop_last=False):
 # ------------------------------------------------------- synthetic tasks --
 
 
-def balanced_brackets(n, length, rng):
+def balanced_brackets(n, length, rng, *, hard_fraction=0.0, ends=3):
     """``n`` strings of ``length`` brackets, half balanced, as ids: (x (n, length), y (n,)).
 
-    Every string has as many ``(`` (id 0) as ``)`` (id 1), so counting alone cannot
-    tell the classes apart: a string is balanced (y = 1) when no prefix closes more
-    brackets than it opened, which the model can only see by tracking the running
-    depth through the whole string. Balanced strings are drawn uniformly among
-    balanced ones (by rejection), unbalanced ones uniformly among the rest; the order
-    is shuffled. ``length`` must be even and at least 2. Decode with ``"()"[id]``.
+    Every string has as many ``(`` (id 0) as ``)`` (id 1), so no count over the whole
+    string tells the classes apart: a string is balanced (y = 1) when no prefix
+    closes more brackets than it opened (``is_balanced``). Balanced strings are drawn
+    uniformly among balanced ones (by rejection). Most unbalanced strings give
+    themselves away at an end (a string that starts with ``)`` or ends with ``(``),
+    so a share ``hard_fraction`` of the unbalanced ones (rounded down) are *hard*:
+    drawn uniformly among unbalanced strings whose depth (opened minus closed) stays
+    at or above zero over the first ``ends`` and the last ``ends`` prefixes
+    (``ends_look_balanced``), so they go below zero only in the middle. The other
+    unbalanced strings are drawn uniformly among all unbalanced ones. The order is
+    shuffled. ``length`` must be even and at least 2; with ``hard_fraction > 0``,
+    ``ends`` is at most ``length // 2 - 2`` (beyond that no such string exists).
+    Decode with ``"()"[id]``.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
@@ -177,8 +201,17 @@ def balanced_brackets(n, length, rng):
     length = v.check_positive_int("length", length)
     if length % 2:
         raise ValueError(f"length: expected an even number, got {length}")
+    hard_fraction = v.check_positive_float("hard_fraction", hard_fraction, allow_zero=True)
+    if hard_fraction > 1:
+        raise ValueError(f"hard_fraction: expected a number in [0, 1], got {hard_fraction!r}")
+    ends = v.check_positive_int("ends", ends, allow_zero=True)
     rng = v.as_generator(rng)
     want = {1: (n + 1) // 2, 0: n // 2}
+    n_hard = int(hard_fraction * want[0])
+    if n_hard and ends > length // 2 - 2:
+        raise ValueError(f"ends: expected at most length // 2 - 2 = {length // 2 - 2} for hard strings "
+                         f"of length {length}, got {ends}")
+    want[0] -= n_hard
     found = {1: [], 0: []}
     base = np.array([0] * (length // 2) + [1] * (length // 2), dtype=np.int64)
     while any(len(found[k]) < want[k] for k in found):
@@ -187,10 +220,35 @@ def balanced_brackets(n, length, rng):
         for label in (1, 0):
             need = want[label] - len(found[label])
             found[label].extend(batch[ok == bool(label)][:need])
-    x = np.array(found[1] + found[0], dtype=np.int64).reshape(n, length)
-    y = np.array([1] * want[1] + [0] * want[0], dtype=np.int64)
+    hard = []
+    while len(hard) < n_hard:
+        batch = rng.permuted(np.tile(base, (4 * n, 1)), axis=1)
+        keep = ends_look_balanced(batch, ends) & ~is_balanced(batch)
+        hard.extend(batch[keep][: n_hard - len(hard)])
+    x = np.array(found[1] + found[0] + hard, dtype=np.int64).reshape(n, length)
+    y = np.array([1] * want[1] + [0] * (want[0] + n_hard), dtype=np.int64)
     order = rng.permutation(n)
     return x[order], y[order]
+
+
+def ends_look_balanced(x, ends):
+    """For bracket ids x (N, T): True where the depth (opened minus closed) is at or
+    above zero after each of the first ``ends`` characters and before each of the last
+    ``ends``, i.e. over prefixes 1..ends and T-ends..T-1. Returns (N,) bools.
+
+    Every balanced string passes; an unbalanced string that passes goes below zero
+    only in the middle, at a prefix between ends + 1 and T - ends - 1.
+
+    Derived in: Chapter 6, Training (book/06_training.ipynb)
+    """
+    v.check_ids("x", x, (None, None), 2)
+    ends = v.check_positive_int("ends", ends, allow_zero=True)
+    T = x.shape[1]
+    if 2 * ends > T:
+        raise ValueError(f"ends: expected at most half the length {T} of x, got {ends}")
+    depth = np.cumsum(np.where(x == 0, 1, -1), axis=1)  # depth[:, i] after i + 1 characters
+    watched = np.r_[0:ends, T - ends - 1 : T - 1]
+    return np.all(depth[:, watched] >= 0, axis=1)
 
 
 def is_balanced(x):

@@ -10,6 +10,7 @@ from rnnlib.data import (
     CharVocab,
     balanced_brackets,
     batchify,
+    ends_look_balanced,
     is_balanced,
     iter_chunks,
     num_chunks,
@@ -56,12 +57,17 @@ def test_vocab_order_does_not_depend_on_insertion_order():
         (lambda: batchify(np.arange(10).reshape(2, 5), 2), ValueError, "ids"),
         (lambda: next(iter_chunks(np.zeros((2, 1), dtype=np.int64), 3)), ValueError, "streams"),
         (lambda: next(iter_chunks(np.zeros((2, 5), dtype=np.int64), 0)), ValueError, "seq_len"),
-        (lambda: train_val_split(np.arange(10), 1.0), ValueError, "val_fraction"),
-        (lambda: train_val_split(np.arange(10), -0.1), ValueError, "val_fraction"),
-        (lambda: train_val_split(np.arange(1), 0.5), ValueError, "ids"),
+        (lambda: train_val_split("a\nb", 1.0), ValueError, "val_fraction"),
+        (lambda: train_val_split("a\nb", -0.1), ValueError, "val_fraction"),
+        (lambda: train_val_split("ab", 0.5), ValueError, "text"),
+        (lambda: train_val_split("a\nb\na", 0.3), ValueError, "text"),
+        (lambda: train_val_split(np.arange(10), 0.1), TypeError, "text"),
         (lambda: balanced_brackets(10, 7, 0), ValueError, "length"),
         (lambda: balanced_brackets(0, 8, 0), ValueError, "n"),
         (lambda: balanced_brackets(10, 8, None), TypeError, "rng"),
+        (lambda: balanced_brackets(10, 8, 0, hard_fraction=1.5), ValueError, "hard_fraction"),
+        (lambda: balanced_brackets(10, 8, 0, hard_fraction=0.5, ends=3), ValueError, "ends"),
+        (lambda: ends_look_balanced(np.zeros((2, 4), dtype=np.int64), 3), ValueError, "ends"),
         (lambda: reverse_digits(10, 4, 3, 0), ValueError, "max_len"),
         (lambda: reverse_digits(10, 0, 3, 0), ValueError, "min_len"),
     ],
@@ -71,10 +77,22 @@ def test_bad_input_names_the_argument(call, error, name):
         call()
 
 
-def test_train_val_split_is_contiguous():
-    ids = np.arange(100)
-    train, val = train_val_split(ids, 0.1)
-    assert np.array_equal(train, np.arange(90)) and np.array_equal(val, np.arange(90, 100))
+def test_train_val_split_cuts_at_a_paragraph_and_drops_repeats():
+    paragraphs = [f"paragraph {i} " + "x" * 10 for i in range(10)]
+    text = "\n".join(paragraphs)
+    train, val = train_val_split(text, 0.2)
+    assert train.split("\n") == paragraphs[:8] and val.split("\n") == paragraphs[8:]
+    # a validation paragraph that repeats a training paragraph is dropped, the rest kept in order
+    text = "\n".join([*paragraphs[:8], paragraphs[2], paragraphs[9]])
+    train, val = train_val_split(text, 0.2)
+    assert train.split("\n") == paragraphs[:8] and val == paragraphs[9]
+
+
+def test_train_val_split_of_the_corpus_shares_no_paragraph():
+    text = python_docs_text()
+    train, val = train_val_split(text, 0.1)
+    assert 0.05 * len(text) < len(val) < 0.1 * len(text) and text.startswith(train + "\n")
+    assert not set(val.split("\n")) & set(train.split("\n"))
 
 
 def test_batchify_cuts_contiguous_streams_and_drops_the_remainder():
@@ -120,6 +138,31 @@ def test_is_balanced_examples():
     x = np.array([["()".index(c) for c in s] for s in strings])
     assert is_balanced(x).tolist() == [True, False, True]
     assert is_balanced(np.array([[0, 1], [1, 0]])).tolist() == [True, False]
+
+
+def test_ends_look_balanced_watches_only_the_ends():
+    strings = ["(())()", "())(()", "()()()", ")(()()", "(()))("]
+    x = np.array([["()".index(c) for c in s] for s in strings])
+    # prefixes 1 and 5 (ends=1); prefixes 1, 2, 4, 5 (ends=2)
+    assert ends_look_balanced(x, 1).tolist() == [True, True, True, False, False]
+    assert ends_look_balanced(x, 2).tolist() == [True, True, True, False, False]
+    assert ends_look_balanced(x, 0).all()
+    # "())(()" dips to -1 after 3 characters only: invisible to ends <= 2, seen with ends = 3
+    assert ends_look_balanced(x, 3).tolist() == [True, False, True, False, False]
+    assert np.array_equal(ends_look_balanced(x, 3), is_balanced(x))
+
+
+@pytest.mark.parametrize("ends", [3, 5])
+def test_balanced_brackets_hard_negatives_dip_only_in_the_middle(ends):
+    x, y = balanced_brackets(400, 20, 1, hard_fraction=1.0, ends=ends)
+    assert y.sum() == 200 and np.array_equal(y, is_balanced(x).astype(np.int64))
+    assert ends_look_balanced(x, ends).all()  # the negatives too: their dips are in the middle
+    x, y = balanced_brackets(400, 20, 1, hard_fraction=0.5, ends=ends)
+    hard = ends_look_balanced(x, ends) & (y == 0)
+    assert hard.sum() >= 100 and (~ends_look_balanced(x, ends)).sum() > 0
+    # no hard strings asked for: the same draw as without the keywords
+    a, b = balanced_brackets(301, 12, 5), balanced_brackets(301, 12, 5, hard_fraction=0.0, ends=ends)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
 def test_reverse_digits_shapes_reversal_and_teacher_forcing():
