@@ -56,7 +56,8 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
     The loop draws no random numbers: the model's initial parameters, set by its
     ``rng``, and the data decide every result. ``progress``: None (silent, the
     default), True (a tqdm bar, for interactive use) or a callable
-    ``progress(step, info)``.
+    ``progress(step, info)``, called after each update with the update's number
+    (from 1) and a dict holding its ``loss`` (and ``val_bpc`` after an evaluation).
 
     Returns a dict of arrays: ``loss`` (steps,) the training loss of each update
     (nats per T characters of a stream, before the update), ``grad_norm`` (steps,)
@@ -181,7 +182,8 @@ def train_minibatches(model, data, *, optimizer, steps, batch_size, rng, max_nor
     ``{"reduction": "mean"}``); steps: the number of updates; batch_size: rows per
     update (an epoch's last, smaller batch is skipped); rng: a Generator or int seed
     that shuffles the rows at the start of each epoch; max_norm: global-norm clipping
-    (None: none); progress as in ``train_language_model``.
+    (None: none); progress: None, True or a callable ``progress(step, info)`` as in
+    ``train_language_model``, called after each update (``info`` holds its ``loss``).
 
     Returns a dict: ``loss`` (steps,) the loss of each minibatch before its update,
     ``grad_norm`` (steps,) the global norm before clipping.

@@ -119,6 +119,21 @@ def test_minibatch_training_learns_brackets_and_is_seeded():
     assert (model.predict(x).argmax(-1) == y).mean() > 0.9
 
 
+def test_minibatch_progress_callable_sees_every_update_after_it_is_made():
+    x, y = balanced_brackets(60, 6, 0)
+    model = RNNClassifier(2, 4, 2, rng=0)
+    seen = []
+
+    def progress(step, info):  # the model already holds the update of this step
+        seen.append((step, info["loss"], model.params["V"].copy()))
+
+    hist = train_minibatches(model, {"x": x, "y": y}, optimizer=SGD(0.1), steps=5, batch_size=20,
+                             rng=0, progress=progress)
+    assert [s for s, _, _ in seen] == [1, 2, 3, 4, 5]
+    assert [loss for _, loss, _ in seen] == hist["loss"].tolist()
+    assert np.array_equal(seen[-1][2], model.params["V"]) and not np.array_equal(seen[0][2], seen[-1][2])
+
+
 def test_minibatch_training_passes_keyword_arrays_and_loss_kwargs():
     calls = []
 
