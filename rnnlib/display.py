@@ -49,3 +49,45 @@ def compare(what: str, got, want, tol: float, *, width: int = 36) -> None:
     tighter bound (Chapter 4 uses ``tol / 10``).
     """
     print(f"{what:<{width}} max |diff| <= {tol:.0e}: {max_abs_diff(got, want) <= tol}")
+
+
+class Margins:
+    """The spread of a notebook's trained results, as ``tools/margins.py`` recorded it.
+
+    ``margins/NAME.json`` beside the notebook holds, for every recorded quantity, its value in
+    each of several runs (one and two BLAS threads; initial weights perturbed by 1e-12). A
+    chapter prints that spread next to its pass marks with :meth:`check`, so the reader sees how
+    much room each mark leaves; ``tests/test_margins.py`` keeps the file in step with the code.
+    """
+
+    def __init__(self, notebook: str):
+        import json
+        from pathlib import Path
+
+        for folder in (Path("margins"), Path("book") / "margins"):
+            path = folder / f"{notebook}.json"
+            if path.is_file():
+                break
+        else:
+            raise FileNotFoundError(f"notebook: no margins/{notebook}.json here; run tools/margins.py")
+        self.record = json.loads(path.read_text(encoding="utf-8"))
+        self.values = {name: np.asarray(v, dtype=np.float64) for name, v in self.record["values"].items()}
+
+    def __repr__(self) -> str:
+        runs = self.record["runs"]
+        return (f"{len(runs)} runs of this notebook ({self.record['machine']}, "
+                f"{self.record['measured_utc']} UTC):\n" + "\n".join(f"  {r}" for r in runs))
+
+    def check(self, name: str, *, below: float | None = None, above: float | None = None,
+              digits: int = 3) -> None:
+        """Print the range of ``name`` over the runs and whether every run was below/above the mark."""
+        if (below is None) == (above is None):
+            raise TypeError("check: expected exactly one of below= and above=")
+        values = self.values[name]
+        low, high = values.min(), values.max()
+        if below is not None:
+            ok, mark, room = bool(high < below), f"below {below:g}", below - high
+        else:
+            ok, mark, room = bool(low > above), f"above {above:g}", low - above
+        print(f"{name}: {low:.{digits}g} to {high:.{digits}g} in {len(values)} runs; "
+              f"all {mark}: {ok} (room {room:.{digits}g})")
