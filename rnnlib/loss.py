@@ -37,7 +37,7 @@ def sequence_cross_entropy(logits, targets, mask=None, reduction="sum"):
     logits: (B, T, K) scores (before softmax); targets: (B, T) integer ids in [0, K);
     mask: optional (B, T) bools or 0/1, where 0 marks a padded step (zero loss and
     zero gradient; its target must still be a valid id). ``reduction='sum'`` adds
-    ``-log p(target)`` over all unmasked steps, as the seed's code does;
+    ``-log p(target)`` over all unmasked steps, as the source's code does;
     ``'mean'`` divides that sum by the number of unmasked steps.
     Returns ``(loss, dlogits)``: a scalar of the logits' dtype and (B, T, K).
 

@@ -15,12 +15,14 @@ class RNNLanguageModel:
 
     ``params`` is a dict ``{W (H, D), U (H, H), b (H,), V (K, H), b_y (K,)}`` with
     D = ``input_size`` (input vocabulary), H = ``hidden_size``, K = ``output_size``
-    (output classes; defaults to D, as when predicting the next token). The seed's
+    (output classes; defaults to D, as when predicting the next token). The source's
     ``RNNNumpy(5, 4)`` is ``RNNLanguageModel(5, 10, 4, rng=...)``.
 
-    Initialisation: by default each weight is uniform in +-1/sqrt(n), n its fan-in
-    (D for W, H for U, b, V, b_y), the seed's scheme; with ``init_scale=s`` every
-    parameter is uniform in +-s (a small s makes the initial loss T ln K).
+    Initialisation: by default each parameter is uniform in +-1/sqrt(n), n the number
+    of columns of its matrix, its fan-in: D for W, H for U and V, and H for the biases
+    b and b_y. The source draws U, V and the biases the same way but W with n = K, its
+    number of output classes. With ``init_scale=s`` every parameter is uniform in +-s
+    (a small s makes the initial loss T ln K).
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -106,7 +108,7 @@ class RNNLanguageModel:
         return loss, grads, cache["h_last"]
 
     def predict(self, x, h0=None):
-        """Probabilities (B, T, K) of each class at each step (the seed's missing method).
+        """Probabilities (B, T, K) of each class at each step (the source's missing method).
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """

@@ -61,6 +61,11 @@ def rnn_step_backward(dh_t, cache):
     Returns a dict with ``dW`` (H, D), ``dU`` (H, H), ``db`` (H,), ``dh_prev`` (B, H)
     and, when the step's input was floats, ``dx`` (B, D).
 
+    One step of the recursion eq-bptt-delta, ``ds_t = dh_t * (1 - h_t^2)`` and
+    ``dh_prev = ds_t @ U``, and that step's terms of the parameter gradients. Chapter 3
+    derives the recursion and runs it over whole sequences with ``rnn_backward``,
+    which does not call this function.
+
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
     h = cache["h"]
@@ -156,7 +161,7 @@ def _sweep_deltas(dhs, hs, U, chunk):
     """Full BPTT in one sweep from t = T-1 down to 0 (gradient cut at chunk starts).
 
     dhs, hs: (T, B, H), time-major. Returns ds (T, B, H), ds[t] = dL/ds_t:
-    ds_t = (dhs_t + U^T ds_{t+1}) * (1 - h_t^2), the seed's recursion with U^T (not
+    ds_t = (dhs_t + U^T ds_{t+1}) * (1 - h_t^2), the source's recursion with U^T (not
     W^T) and the hidden states h (not s).
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
