@@ -30,7 +30,11 @@ import numpy as np
 
 BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                     "MKL_NUM_THREADS")
-CPU_FLAGS_OF_INTEREST = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile")
+# The vector units numpy's BLAS may use, and those that make TensorFlow switch oneDNN on by
+# default on Linux (DefaultOneDnnPolicy in tensorflow/core/util/port.cc: avx512_vnni,
+# avx512_bf16, avx_vnni, amx_tile, amx_int8, amx_bf16).
+CPU_FLAGS_OF_INTEREST = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+                         "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
 
 
 def _cpuinfo() -> dict:

@@ -30,16 +30,19 @@ Keras
 
     The Keras configuration is a plain one, not Keras at its fastest: oneDNN off
     (``TF_ENABLE_ONEDNN_OPTS=0``, set by ``rnnlib.tfcompat`` for reproducible digits;
-    TensorFlow's default on x86-64 Linux is on), ``tf.function`` without XLA
-    (``jit_compile=False``), ``SimpleRNN(unroll=False)``, one intra-op and one
-    inter-op thread by default. Neither side applies the optimizer's update.
+    on Linux, TensorFlow's default is on for processors with AVX-512 VNNI or BF16,
+    AVX-VNNI or AMX instructions, ``DefaultOneDnnPolicy`` in
+    tensorflow/core/util/port.cc, and off on other x86-64 processors), ``tf.function``
+    without XLA (``jit_compile=False``), ``SimpleRNN(unroll=False)``, one intra-op and
+    one inter-op thread by default. Neither side applies the optimizer's update.
 source-style
     The source's unbatched numpy code in spirit: a loop over the samples, a loop
     over time with matrix-vector products, and its backward pass with the per-output
     truncation ``bptt_truncate=4`` (outer products inside the double loop), corrected
     (bias outside U, U^T and h in the recursion, ``o`` not mutated). It is a
     reference written here, not part of rnnlib; it computes rnnlib's ``truncate=4``
-    gradients, which is less work than full BPTT.
+    gradients. Computed this way, one window per output, truncation costs more
+    products by U^T than one full-BPTT sweep (fewer than the untruncated double loop).
 
 All three use the same parameters and data; before timing, the script checks that
 their losses and gradients agree (Keras with full BPTT, the source-style loop with
@@ -64,7 +67,11 @@ Memory: numpy allocates intermediate arrays afresh, and when glibc's malloc has
 handed large freed blocks back to the kernel, the next step pays a page fault for
 every 4 KiB page it touches again (TensorFlow keeps most of its memory in a pool of
 its own). The script counts the page faults of every step (``getrusage``'s minor
-faults) for rnnlib and Keras.
+faults) for rnnlib and Keras. Because this process has imported TensorFlow, whose
+large heap makes glibc keep the blocks numpy frees, rnnlib's step pays almost none
+here, while the same step in a numpy program of its own pays page faults on every
+step at the bigger sizes: the ratios include that advantage for rnnlib (the
+performance appendix counts the faults in a process without TensorFlow).
 
 Writes ``step_benchmark.csv`` and ``step_benchmark.json`` (machine description)
 into ``--out`` (default ``benchmarks/results``) and prints a table. ``--tiny`` runs
