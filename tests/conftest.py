@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from rnnlib.gradcheck import gradient_check
 
-# Every property test: few, small, reproducible examples (CI must not flake).
-PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
+# Every property test: few, small, reproducible examples (CI must not flake). A mutation
+# run (tests/mutation/run.py sets RNNLIB_MUTATION) only needs to know that a property
+# fails, not its smallest counterexample, so hypothesis does not shrink there.
+_NO_SHRINK = {"phases": [Phase.explicit, Phase.reuse, Phase.generate]} if os.environ.get("RNNLIB_MUTATION") else {}
+PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, **_NO_SHRINK)
 
 # The analytic gradients must agree with finite differences to this relative error.
 GRAD_TOL = 1e-7

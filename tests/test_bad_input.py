@@ -40,6 +40,9 @@ CASES = [
     ("dh_t wrong shape", lambda: r.rnn_step_backward(h0[:, :2], step_cache), ValueError, "dh_t"),
     ("x_t rank 3", lambda: r.rnn_step_forward(x_f, h0, W, U, b), TypeError, "x_t"),
     ("V vs h", lambda: r.affine_forward(hs, V[:, :2], b_y), ValueError, "h"),
+    ("V rank 1", lambda: r.affine_forward(hs, b_y, b_y), ValueError, "V"),
+    ("b_y wrong length", lambda: r.affine_forward(hs, V, b_y[:2]), ValueError, "b_y"),
+    ("h no sequences", lambda: r.affine_forward(hs[:0], V, b_y), ValueError, "h"),
     ("h rank 4", lambda: r.affine_forward(hs[None], V, b_y), ValueError, "h"),
     ("dz wrong shape", lambda: r.affine_backward(logits[..., :2], r.affine_forward(hs, V, b_y)[1]),
      ValueError, "dz"),
@@ -93,6 +96,10 @@ CASES = [
     ("float32 W", lambda: r.rnn_forward(x_f, h0, W.astype(np.float32), U, b), TypeError,
      "U"),  # U differs from the first parameter's dtype, float32
     ("float32 dhs", lambda: r.rnn_backward(hs.astype(np.float32), cache), TypeError, "dhs"),
+    ("float32 dh_t", lambda: r.rnn_step_backward(h0.astype(np.float32), step_cache), TypeError,
+     "dh_t"),
+    ("float32 dz", lambda: r.affine_backward(logits.astype(np.float32), r.affine_forward(hs, V, b_y)[1]),
+     TypeError, "dz"),
     ("int params", lambda: r.rnn_forward(x_f, h0, W.astype(int), U, b), TypeError, "W"),
     # options
     ("reduction", lambda: r.sequence_cross_entropy(logits, targets, reduction="avg"), ValueError,
@@ -105,11 +112,19 @@ CASES = [
      "rng"),
     ("rng missing for sampling", lambda: square_model.sample(x_ids, 2, None), TypeError, "rng"),
     ("hidden_size zero", lambda: r.RNNLanguageModel(D, 0, rng=0), ValueError, "hidden_size"),
+    ("input_size zero", lambda: r.RNNLanguageModel(0, H, rng=0), ValueError, "input_size"),
+    ("output_size float", lambda: r.RNNLanguageModel(D, H, 2.0, rng=0), TypeError, "output_size"),
+    ("init_scale negative", lambda: r.RNNLanguageModel(D, H, rng=0, init_scale=-0.1), ValueError,
+     "init_scale"),
     ("dtype int", lambda: r.RNNLanguageModel(D, H, rng=0, dtype=np.int32), TypeError, "dtype"),
     ("n negative", lambda: square_model.sample(x_ids, -1, 0), ValueError, "n"),
     ("temperature zero", lambda: square_model.sample(x_ids, 2, 0, temperature=0.0), ValueError,
      "temperature"),
     ("lr negative", lambda: r.SGD(-0.1), ValueError, "lr"),
+    ("adagrad lr", lambda: r.Adagrad(0.0), ValueError, "lr"),
+    ("params not arrays", lambda: r.SGD(0.1).step({"W": W.tolist()}, {"W": W}), TypeError, "params"),
+    ("adagrad params", lambda: r.Adagrad(0.1).step([W], {"W": W}), TypeError, "params"),
+    ("norm of lists", lambda: r.global_norm({"W": W.tolist()}), TypeError, "grads"),
     ("adagrad eps", lambda: r.Adagrad(0.1, eps=0), ValueError, "eps"),
     ("grads keys", lambda: r.Adagrad(0.1).step({"W": W.copy()}, {"U": U}), ValueError, "grads"),
     ("grads shape", lambda: r.SGD(0.1).step({"W": W.copy()}, {"W": U}), ValueError, "grads"),
@@ -130,6 +145,26 @@ def test_bad_input_names_the_argument(call, error, name):
     assert "expected" in str(info.value)
 
 
+# Mixed float dtypes: every float argument is compared with the first one checked, so
+# one argument alone in float32 is named, or, when it is that first one, the next one is
+# named with the first as the dtype it expected.
+MIXED = [
+    (r.rnn_forward, {"W": W, "U": U, "b": b, "h0": h0, "x": x_f}),
+    (r.rnn_step_forward, {"W": W, "U": U, "b": b, "h_prev": h0, "x_t": x_f[:, 0]}),
+    (r.affine_forward, {"h": x_f, "V": V[:, :D], "b_y": b_y}),  # x_f as D-wide states
+]
+
+
+@pytest.mark.parametrize(("function", "args", "odd"),
+                         [(f, args, odd) for f, args in MIXED for odd in args],
+                         ids=[f"{f.__name__} {odd}" for f, args in MIXED for odd in args])
+def test_one_float32_argument_among_float64_names_it(function, args, odd):
+    first, second = list(args)[:2]
+    with raises_naming(TypeError, second if odd == first else odd) as info:
+        function(**{**args, odd: args[odd].astype(np.float32)})
+    assert f"(the dtype of {first})" in str(info.value)
+
+
 def test_messages_say_what_was_expected_and_what_came():
     with pytest.raises(ValueError) as info:
         r.rnn_forward(x_f, h0[:1], W, U, b)
@@ -137,3 +172,6 @@ def test_messages_say_what_was_expected_and_what_came():
     with pytest.raises(ValueError) as info:
         r.rnn_forward(x_ids + D, h0, W, U, b)
     assert str(info.value).startswith("x: expected ids in [0, 4), got values from 4 to")
+    with pytest.raises(ValueError) as info:
+        r.sequence_cross_entropy(logits, targets, mask=np.zeros((B, T)), reduction="mean")
+    assert str(info.value).endswith("for reduction='mean', got none")

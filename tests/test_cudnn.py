@@ -196,6 +196,44 @@ def test_dropout_mask_keeps_one_minus_p_scaled_by_its_inverse():
     assert abs(mask.mean() - 1.0) < 0.02  # expectation preserved
 
 
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_dropout_leaves_the_first_layer_alone(direction):
+    """cuDNN drops between layers only: the first layer reads x itself, so its final states
+    are those of a run without dropout, whatever p and the mask."""
+    params, x, h0, c0, _ = _setup("lstm", direction, 2, "linear")
+    dirs = 2 if direction == "bidirectional" else 1
+    _, h_ref, c_ref, _ = cudnn_rnn_forward(x, h0, c0, params, "lstm", direction=direction)
+    _, h_n, c_n, cache = cudnn_rnn_forward(x, h0, c0, params, "lstm", direction=direction,
+                                           dropout=0.9, training=True, rng=3)
+    assert cache["layers"][1]["mask"] is not None and (cache["layers"][1]["mask"] == 0).any()
+    np.testing.assert_array_equal(h_n[:dirs], h_ref[:dirs])
+    np.testing.assert_array_equal(c_n[:dirs], c_ref[:dirs])
+    assert not np.allclose(h_n[dirs:], h_ref[dirs:])  # the second layer does see the dropout
+
+
+@pytest.mark.parametrize(("mode", "input_mode"), [("lstm", "linear"), ("gru", "skip"), ("rnn_relu", "linear")])
+def test_init_draws_every_entry_uniformly_within_one_over_sqrt_num_units(mode, input_mode):
+    D, num_units = (40, 40)
+    params = init_cudnn_params(mode, D, num_units, 2, "bidirectional", input_mode, rng=1)
+    bound = 1 / np.sqrt(num_units)
+    entries = np.concatenate([a.ravel() for p in params for a in p.values()])
+    assert np.abs(entries).max() <= bound and np.abs(entries).max() > 0.99 * bound
+    assert abs(entries.mean()) < 5 * bound / np.sqrt(3 * entries.size)  # centred on zero
+    np.testing.assert_allclose(entries.std(), bound / np.sqrt(3), rtol=0.02)  # spread as U(-b, b)
+    assert len({a.tobytes() for p in params for a in p.values()}) == sum(len(p) for p in params)  # all drawn
+
+
+def test_named_params_names_every_layer_and_direction():
+    params = init_cudnn_params("lstm", 2, H, 2, "bidirectional", rng=0)
+    named = named_params(params, "bidirectional")
+    assert len(named) == sum(len(p) for p in params)
+    for k, (layer, side) in enumerate([(0, "fwd"), (0, "bwd"), (1, "fwd"), (1, "bwd")]):
+        for name, a in params[k].items():
+            assert named[f"l{layer}_{side}.{name}"] is a
+    uni = init_cudnn_params("gru", 2, H, 2, rng=0)
+    assert list(named_params(uni)) == [f"l{layer}_fwd.{n}" for layer in (0, 1) for n in uni[layer]]
+
+
 # ---- conversions --------------------------------------------------------------------------------
 
 

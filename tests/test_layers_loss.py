@@ -108,6 +108,15 @@ def test_softmax_rows_sum_to_one_and_shift_invariant():
     np.testing.assert_allclose(np.exp(log_softmax(z)), p, rtol=1e-14)
 
 
+def test_softmax_takes_one_vector_a_batch_or_sequences_alike():
+    z = np.random.default_rng(4).normal(size=(2, 3, 5))
+    expected = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(softmax(z), expected, rtol=1e-14)
+    np.testing.assert_allclose(softmax(z[0]), expected[0], rtol=1e-14)  # (B, K)
+    np.testing.assert_allclose(softmax(z[0, 0]), expected[0, 0], rtol=1e-14)  # (K,)
+    np.testing.assert_allclose(log_softmax(z[0, 0]), np.log(expected[0, 0]), rtol=1e-14)
+
+
 def test_nothing_aliases_and_inputs_stay_put():
     rng = np.random.default_rng(3)
     h, V, b_y = rng.normal(size=(2, 3, 4)), rng.normal(size=(5, 4)), rng.normal(size=5)

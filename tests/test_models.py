@@ -180,3 +180,98 @@ def test_from_params_names_what_is_wrong():
         RNNLanguageModel.from_params({**p, "V": p["V"][:, :3]})
     with raises_naming(TypeError, "params['b_y']"):
         RNNLanguageModel.from_params({**p, "b_y": p["b_y"].astype(np.float32)})
+
+
+# ------------------------------------------------ initialisation, sampling --
+
+
+def state_free_model(b_y, H=3):
+    """A language model whose every prediction is softmax(b_y): W, U and b are zero, so h_t = 0."""
+    K = len(b_y)
+    rng = np.random.default_rng(0)
+    return RNNLanguageModel.from_params({"W": np.zeros((H, K)), "U": np.zeros((H, H)), "b": np.zeros(H),
+                                         "V": rng.normal(size=(K, H)), "b_y": np.asarray(b_y, float)})
+
+
+@pytest.mark.parametrize("temperature", [None, 1.0, 2.0, 0.5])  # None: the default, 1
+def test_every_sampled_id_follows_softmax_of_the_scores_over_the_temperature(temperature):
+    b_y = np.array([1.0, 0.0, -1.0, 2.0])
+    model = state_free_model(b_y)
+    kw = {} if temperature is None else {"temperature": temperature}
+    N = 4000  # sequences, each drawing its own ids
+    ids = model.sample(np.zeros((N, 2), dtype=np.int64), 5, rng=11, **kw)
+    p = np.exp(b_y / (temperature or 1.0))
+    p /= p.sum()
+    for step in range(5):  # every step of every sequence is an independent draw from p
+        freq = np.bincount(ids[:, step], minlength=4) / N
+        assert np.all(np.abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / N)), (step, freq, p)
+
+
+def test_sampling_continues_from_the_last_seed_step_and_from_h0():
+    rng = np.random.default_rng(9)
+    model = RNNLanguageModel(5, 8, rng=rng, init_scale=1.0)  # weights large enough to matter
+    seed_ids, h0 = rng.integers(0, 5, size=(3, 4)), 2 * rng.normal(size=(3, 8))  # B != T0
+    greedy = model.sample(seed_ids, 6, greedy=True, h0=h0)
+    assert greedy.shape == (3, 6)
+    # Here h0 and the step read last matter: other choices predict other ids.
+    assert not np.array_equal(greedy, model.sample(seed_ids, 6, greedy=True))
+    assert not np.array_equal(greedy[:, 0], model.predict(seed_ids, h0=h0)[:, -2].argmax(axis=-1))
+    ids = seed_ids
+    for i in range(6):
+        next_ids = model.predict(ids, h0=h0)[:, -1].argmax(axis=-1)
+        assert np.array_equal(greedy[:, i], next_ids)
+        ids = np.concatenate([ids, next_ids[:, None]], axis=1)
+    assert model.sample(seed_ids, 0, rng=0).shape == (3, 0)
+
+
+def test_predict_is_the_softmax_of_the_scores_from_h0():
+    rng = np.random.default_rng(7)
+    model = RNNLanguageModel(5, 4, 3, rng=rng)
+    x, h0 = rng.integers(0, 5, size=(2, 3)), rng.normal(size=(2, 4))
+    logits, _ = model.forward(x, h0)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(model.predict(x, h0), expected, rtol=1e-13)
+    assert not np.allclose(model.predict(x), expected)
+
+
+def test_loss_adds_minus_log_p_over_unmasked_steps_and_mean_divides_by_their_count():
+    rng = np.random.default_rng(8)
+    model = RNNLanguageModel(5, 4, 3, rng=rng)
+    x, y = rng.integers(0, 5, size=(2, 4)), rng.integers(0, 3, size=(2, 4))
+    mask = np.array([[1, 1, 0, 0], [1, 0, 1, 1]], dtype=bool)
+    p = model.predict(x)
+    expected = -sum(np.log(p[b, t, y[b, t]]) for b in range(2) for t in range(4) if mask[b, t])
+    total, grads, _ = model.loss(x, y, mask=mask)
+    np.testing.assert_allclose(total, expected, rtol=1e-13)
+    mean, mean_grads, _ = model.loss(x, y, mask=mask, reduction="mean")
+    np.testing.assert_allclose(mean, expected / 5, rtol=1e-13)
+    for k in grads:
+        np.testing.assert_allclose(mean_grads[k], grads[k] / 5, rtol=1e-12, atol=1e-15)
+
+
+def test_default_init_is_uniform_within_one_over_sqrt_fan_in():
+    model = RNNLanguageModel(200, 100, 150, rng=0)
+    fan_in = {"W": 200, "U": 100, "b": 100, "V": 100, "b_y": 100}
+    for name, a in model.params.items():
+        bound = 1 / np.sqrt(fan_in[name])
+        assert np.abs(a).max() <= bound and np.abs(a).max() > 0.95 * bound, name
+        assert abs(a.mean()) < 5 * bound / np.sqrt(3 * a.size), name  # centred on zero
+
+
+@pytest.mark.parametrize("scale", [0.01, 0.0])
+def test_init_scale_bounds_every_parameter(scale):
+    model = RNNLanguageModel(200, 100, 150, rng=0, init_scale=scale)
+    for name, a in model.params.items():
+        assert np.abs(a).max() <= scale and np.abs(a).max() >= 0.95 * scale, name
+
+
+def test_from_params_says_what_came():
+    p = RNNLanguageModel(5, 4, rng=0).params
+    with raises_naming(TypeError, "params") as info:
+        RNNLanguageModel.from_params([p["W"]])
+    assert str(info.value).endswith("got list")
+    with raises_naming(TypeError, "params") as info:
+        RNNLanguageModel.from_params({k: p[k] for k in ("W", "U", "b")})
+    assert str(info.value).endswith("got ['U', 'W', 'b']")
+    with raises_naming(TypeError, "params['W']"):
+        RNNLanguageModel.from_params({**p, "W": p["W"].tolist()})

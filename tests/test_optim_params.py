@@ -40,6 +40,16 @@ def test_adagrad_matches_its_formula_over_two_steps():
             np.testing.assert_allclose(params[k], expected[k], rtol=1e-14)
 
 
+def test_adagrad_first_step_moves_each_parameter_by_lr_against_its_gradient_sign():
+    """m = g**2 after one step, so p moves by lr * g / (|g| + eps): lr * sign(g) for eps << |g|
+    (eps defaults to 1e-8, as in min-char-rnn)."""
+    params, grads = params_and_grads()
+    before = {k: a.copy() for k, a in params.items()}
+    Adagrad(0.1).step(params, grads)
+    for k in params:
+        np.testing.assert_allclose(params[k] - before[k], -0.1 * np.sign(grads[k]), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_optimizers_keep_dtype(dtype):
     for opt in (SGD(0.1), Adagrad(0.1)):
@@ -61,6 +71,23 @@ def test_clip_by_global_norm():
     assert all(not np.shares_memory(same[k], grads[k]) for k in grads)  # new arrays
     small, _ = clip_by_global_norm({"a": np.ones(2, np.float32)}, 0.5)
     assert small["a"].dtype == np.float32
+
+
+@pytest.mark.parametrize("norm", [0.8, 3.0])
+def test_clipping_scales_any_norm_above_max_norm_down_to_it(norm):
+    grads = {"a": np.array([0.6, 0.0]) * norm, "b": np.array([[0.8]]) * norm}
+    clipped, got = clip_by_global_norm(grads, 0.5)
+    assert got == pytest.approx(norm, rel=1e-15)
+    assert global_norm(clipped) == pytest.approx(0.5, rel=1e-15)
+    np.testing.assert_allclose(clipped["a"], grads["a"] * 0.5 / norm, rtol=1e-15)
+
+
+@pytest.mark.parametrize("value", [0.0, 1e-200])  # (1e-200)**2 underflows: the norm is 0
+def test_clipping_returns_gradients_of_norm_zero_unchanged(value):
+    grads = {"a": np.full(3, value), "b": np.zeros((2, 2))}
+    clipped, norm = clip_by_global_norm(grads, 1.0)
+    assert norm == 0.0
+    assert all(np.array_equal(clipped[k], grads[k]) for k in grads)
 
 
 def test_save_and_load_round_trip(tmp_path):

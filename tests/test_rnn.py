@@ -265,10 +265,11 @@ def test_step_backward_twice_and_mutated_output_change_nothing():
     assert all(np.array_equal(g1[k], g2[k]) for k in g1)
 
 
+@pytest.mark.parametrize("D", [3, 20])  # ids: 20 > 4H takes the scatter-add way to dW
 @pytest.mark.parametrize("ids", [True, False])
 @pytest.mark.parametrize("kw", [{}, {"truncate": 1}, {"chunk": 2}])
-def test_float32_in_float32_out(ids, kw):
-    p = make_rnn_problem(2, 4, 3, 3, seed=9, ids=ids, dtype=np.float32)
+def test_float32_in_float32_out(ids, kw, D):
+    p = make_rnn_problem(2, 4, D, 3, seed=9, ids=ids, dtype=np.float32)
     hs, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
     assert hs.dtype == np.float32
     g = rnn_backward(p["dhs"], cache, **kw)

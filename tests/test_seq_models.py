@@ -193,6 +193,67 @@ def test_greedy_decode_pads_after_the_end_token():
         assert np.all(row[stop:] == end)
 
 
+def test_greedy_decode_keeps_the_ids_before_the_first_end_token_and_pads_after_it():
+    rng = np.random.default_rng(25)
+    model = Seq2Seq(5, 6, 8, rng=rng, init_scale=1.0)  # weights large enough for varied outputs
+    src = rng.integers(0, 5, size=(6, 4))
+    raw = model.greedy_decode(src, 0, 10)
+    end = int(raw[0, 1])
+    out = model.greedy_decode(src, 0, 10, end_id=end)
+    expected = raw.copy()
+    for row in expected:
+        hits = np.flatnonzero(row == end)
+        if hits.size:
+            row[hits[0]:] = end
+    np.testing.assert_array_equal(out, expected)
+    # The case the rule is for: ids before the first end token, and other ids after it.
+    assert raw[0, 0] != end and np.any(raw[0, 2:] != end)
+
+
+def test_greedy_decode_reads_each_source_up_to_its_length():
+    model, src, _, _, _, _ = translation_problem(2, 5, 2, 4, 6, 4, seed=26)
+    src_lengths = np.array([2, 5])
+    together = model.greedy_decode(src, 0, 6, src_lengths=src_lengths)
+    np.testing.assert_array_equal(together[:1], model.greedy_decode(src[:1, :2], 0, 6))
+    np.testing.assert_array_equal(together[1:], model.greedy_decode(src[1:], 0, 6))
+    assert not np.array_equal(model.encode(src, src_lengths)[0], model.encode(src)[0])
+
+
+def test_seq2seq_mean_loss_divides_the_sum_by_the_unmasked_steps():
+    model, src, tgt_in, tgt_out, _, mask = translation_problem(3, 4, 5, 3, 6, 4, seed=27, masked=True)
+    total, grads = model.loss(src, tgt_in, tgt_out, mask=mask)
+    mean, mean_grads = model.loss(src, tgt_in, tgt_out, mask=mask, reduction="mean")
+    np.testing.assert_allclose(mean, total / mask.sum(), rtol=1e-13)
+    for k in grads:
+        np.testing.assert_allclose(mean_grads[k], grads[k] / mask.sum(), rtol=1e-12, atol=1e-16)
+
+
+def test_seq2seq_parts_are_drawn_as_language_models_are():
+    """Encoder, then decoder, each as RNNLanguageModel draws it from the same generator
+    (the encoder as a model with one output class, whose V and b_y are not used)."""
+    for init_scale in (None, 0.3):
+        model = Seq2Seq(4, 6, 5, rng=8, init_scale=init_scale)
+        rng = np.random.default_rng(8)
+        enc = RNNLanguageModel(4, 5, 1, rng=rng, init_scale=init_scale)
+        dec = RNNLanguageModel(6, 5, 6, rng=rng, init_scale=init_scale)
+        for k in ("W", "U", "b"):
+            np.testing.assert_array_equal(model.params[f"enc_{k}"], enc.params[k])
+        for k in dec.params:
+            np.testing.assert_array_equal(model.params[f"dec_{k}"], dec.params[k])
+
+
+def test_a_classifier_checks_labels_and_score_gradients_against_its_own_sizes():
+    model = RNNClassifier(4, 3, 2, rng=0)  # made here, not at import: what __init__ stores matters
+    x = np.array([[0, 1, 2], [3, 2, 1]])
+    with raises_naming(ValueError, "y"):
+        model.loss(x, np.array([0, 2]))
+    _, cache = model.forward(x)
+    with raises_naming(ValueError, "dlogits"):
+        model.backward(np.zeros((2, 3)), cache)
+    with raises_naming(ValueError, "dlogits"):
+        model.backward(np.zeros((3, 2)), cache)
+
+
 def test_seq2seq_float32():
     model = Seq2Seq(3, 4, 2, rng=0, dtype=np.float32)
     src = np.array([[0, 1, 2]])
@@ -283,6 +344,8 @@ BAD = [
     ("tgt_in batch", lambda: s2s.loss(x_ids, tgt[:1], tgt[:1]), ValueError, "tgt_in"),
     ("tgt_out shape", lambda: s2s.loss(x_ids, tgt, tgt[:, :1]), ValueError, "tgt_out"),
     ("tgt_out float", lambda: s2s.loss(x_ids, tgt, tgt.astype(float)), TypeError, "tgt_out"),
+    ("tgt_out too large", lambda: s2s.loss(x_ids, tgt, tgt + 5), ValueError, "tgt_out"),
+    ("seq2seq hidden_size 0", lambda: Seq2Seq(4, 5, 0, rng=0), ValueError, "hidden_size"),
     ("mask shape", lambda: s2s.loss(x_ids, tgt, tgt, mask=np.ones((2, 3))), ValueError, "mask"),
     ("src_lengths", lambda: s2s.encode(x_ids, np.array([1, 4])), ValueError, "src_lengths"),
     ("start_id too large", lambda: s2s.greedy_decode(x_ids, 5, 3), ValueError, "start_id"),
@@ -296,3 +359,12 @@ BAD = [
 def test_bad_input_names_the_argument(call, error, argument):
     with raises_naming(error, argument):
         call()
+
+
+def test_lengths_errors_say_what_came():
+    with raises_naming(TypeError, "lengths") as info:
+        clf.predict(x_ids, [3, 3])
+    assert str(info.value).endswith("got list")
+    with raises_naming(TypeError, "lengths") as info:
+        clf.predict(x_ids, np.array([3.0, 3.0]))
+    assert str(info.value).endswith("dtype float64")

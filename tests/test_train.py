@@ -196,8 +196,215 @@ streams = batchify(TEXT_IDS, 4)
          ValueError, "batch_size"),
         (lambda: train_minibatches(model, {"x": streams}, optimizer=SGD(1), steps=1, batch_size=1, rng=None),
          TypeError, "rng"),
+        (lambda: train_minibatches(model, {"x": streams}, optimizer=SGD(1), steps=0, batch_size=1, rng=0),
+         ValueError, "steps"),
+        (lambda: train_minibatches(model, {"x": streams}, optimizer=SGD(1), steps=1, batch_size=0, rng=0),
+         ValueError, "batch_size"),
+        (lambda: train_minibatches(model, {"x": streams}, optimizer=SGD(1), steps=1, batch_size=1, rng=0,
+                                   max_norm=0.0), ValueError, "max_norm"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer=SGD(1), steps=1, val_streams=streams,
+                                      eval_every=0), ValueError, "eval_every"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer=SGD(1), steps=1,
+                                      val_streams=streams + K), ValueError, "val_streams"),
+        (lambda: bits_per_char(model, streams + K), ValueError, "streams"),
+        (lambda: bits_per_char(model, streams.astype(float)), TypeError, "streams"),
+        (lambda: unigram_bits_per_char(TEXT_IDS, TEXT_IDS, 0), ValueError, "vocab_size"),
+        (lambda: unigram_bits_per_char(TEXT_IDS, TEXT_IDS + K, K), ValueError, "eval_ids"),
+        (lambda: seq2seq_exact_match(None, np.zeros((2, 1), int), np.ones((2, 2), float), np.ones((2, 2), bool),
+                                     start_id=0, end_id=1), TypeError, "tgt_out"),
+        (lambda: seq2seq_exact_match(None, np.zeros((2, 1), int), np.ones((2, 2), int), np.ones((2, 3), bool),
+                                     start_id=0, end_id=1), ValueError, "mask"),
+        (lambda: seq2seq_exact_match(None, np.zeros((3, 1), int), np.ones((2, 2), int), np.ones((2, 2), bool),
+                                     start_id=0, end_id=1), ValueError, "src"),
     ],
 )
 def test_bad_input_names_the_argument(call, error, name):
     with raises_naming(error, name):
         call()
+
+
+# ------------------------------------------------------- what a run reports --
+
+
+class FakeBar:
+    """Stands in for tqdm.auto.tqdm and records what a progress bar would show."""
+
+    bars = []
+
+    def __init__(self, total=None, desc=None, leave=True):
+        self.total, self.desc, self.leave = total, desc, leave
+        self.count, self.postfixes, self.closed = 0, [], False
+        FakeBar.bars.append(self)
+
+    def update(self, n=1):
+        self.count += n
+
+    def set_postfix(self, ordered_dict=None, **kwargs):
+        self.postfixes.append({**(ordered_dict or {}), **kwargs})
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake_tqdm(monkeypatch):
+    import tqdm.auto
+
+    FakeBar.bars = []
+    monkeypatch.setattr(tqdm.auto, "tqdm", FakeBar)
+    return FakeBar.bars
+
+
+def test_progress_true_shows_one_bar_counting_updates_with_rounded_scores(fake_tqdm):
+    model = RNNLanguageModel(K, 4, rng=0)
+    streams = batchify(TEXT_IDS, 4)
+    hist = train_language_model(model, streams, seq_len=5, optimizer=SGD(0.1), steps=4, progress=True,
+                                val_streams=streams[:, :30], eval_every=2)
+    (bar,) = fake_tqdm
+    assert (bar.total, bar.desc, bar.leave, bar.count, bar.closed) == (4, "training", False, 4, True)
+    assert [p["loss"] for p in bar.postfixes] == [round(v, 3) for v in hist["loss"]]
+    assert [p.get("val_bpc") for p in bar.postfixes] == [None, round(hist["val_bpc"][0], 3),
+                                                         None, round(hist["val_bpc"][1], 3)]
+    x, y = balanced_brackets(12, 4, 0)
+    hist = train_minibatches(RNNClassifier(2, 3, 2, rng=0), {"x": x, "y": y}, optimizer=SGD(0.1), steps=3,
+                             batch_size=4, rng=0, progress=True)
+    bar = fake_tqdm[1]
+    assert (bar.total, bar.desc, bar.leave, bar.count, bar.closed) == (3, "training", False, 3, True)
+    assert [p["loss"] for p in bar.postfixes] == [round(v, 3) for v in hist["loss"]]
+
+
+def test_progress_false_is_silent(fake_tqdm, capsys):
+    model = RNNLanguageModel(K, 4, rng=0)
+    train_language_model(model, batchify(TEXT_IDS, 4), seq_len=5, optimizer=SGD(0.1), steps=2, progress=False)
+    x, y = balanced_brackets(12, 4, 0)
+    train_minibatches(RNNClassifier(2, 3, 2, rng=0), {"x": x, "y": y}, optimizer=SGD(0.1), steps=2,
+                      batch_size=4, rng=0, progress=False)
+    assert fake_tqdm == [] and capsys.readouterr() == ("", "")
+
+
+def test_progress_callable_sees_the_validation_score_after_each_evaluation():
+    model = RNNLanguageModel(K, 4, rng=0)
+    streams = batchify(TEXT_IDS, 4)
+    seen = []
+    hist = train_language_model(model, streams, seq_len=5, optimizer=SGD(0.1), steps=5,
+                                val_streams=streams[:, :30], eval_every=2,
+                                progress=lambda step, info: seen.append((step, dict(info))))
+    assert [sorted(info) for _, info in seen] == [["loss"], ["loss", "val_bpc"], ["loss"],
+                                                  ["loss", "val_bpc"], ["loss", "val_bpc"]]
+    assert [info["val_bpc"] for _, info in seen if "val_bpc" in info] == hist["val_bpc"].tolist()
+
+
+def test_validation_without_eval_every_runs_once_after_the_last_update():
+    model = RNNLanguageModel(K, 4, rng=0)
+    streams = batchify(TEXT_IDS, 4)
+    hist = train_language_model(model, streams, seq_len=5, optimizer=SGD(0.1), steps=3, val_streams=streams)
+    assert hist["val_step"].tolist() == [3]
+    assert hist["val_bpc"][0] == pytest.approx(bits_per_char(model, streams), rel=1e-12)
+    plain = train_language_model(model, streams, seq_len=5, optimizer=SGD(0.1), steps=2)
+    assert plain["val_step"].dtype == np.int64 and plain["val_step"].shape == (0,)
+
+
+def test_without_clipping_grad_norm_is_the_norm_of_the_stream_averaged_gradient():
+    from rnnlib import global_norm
+
+    streams = batchify(TEXT_IDS, 4)
+    model, by_hand = RNNLanguageModel(K, 6, rng=1), RNNLanguageModel(K, 6, rng=1)
+    hist = train_language_model(model, streams, seq_len=7, optimizer=SGD(0.5), steps=1)
+    x, y = next(iter_chunks(streams, 7))
+    _, grads, _ = by_hand.loss(x, y)
+    assert hist["grad_norm"][0] == pytest.approx(global_norm({k: g / 4 for k, g in grads.items()}), rel=1e-12)
+
+
+def test_float32_models_train_and_evaluate_in_float32():
+    model = RNNLanguageModel(K, 4, rng=0, dtype=np.float32)
+    streams = batchify(TEXT_IDS, 4)
+    hist = train_language_model(model, streams, seq_len=5, optimizer=SGD(0.1), steps=3, val_streams=streams)
+    assert np.isfinite(hist["loss"]).all() and {a.dtype for a in model.params.values()} == {np.dtype(np.float32)}
+    assert 0 < bits_per_char(model, streams) < math.log2(K) + 1
+
+
+def test_minibatch_training_clips_each_update_and_reports_the_norm_before_clipping():
+    x, y = balanced_brackets(16, 4, 0)
+    model, by_hand = RNNClassifier(2, 5, 2, rng=3), RNNClassifier(2, 5, 2, rng=3)
+    hist = train_minibatches(model, {"x": x, "y": y}, optimizer=SGD(0.5), steps=3, batch_size=8, rng=4,
+                             max_norm=0.01)
+    order, opt = np.random.default_rng(4).permutation(16), SGD(0.5)
+    for i, rows in enumerate([order[:8], order[8:], None]):
+        if rows is None:  # a new epoch: a new permutation from the same generator
+            break
+        loss, grads = by_hand.loss(x[rows], y[rows])
+        clipped, norm = clip_by_global_norm(grads, 0.01)
+        assert hist["loss"][i] == pytest.approx(loss, rel=1e-12)
+        assert hist["grad_norm"][i] == pytest.approx(norm, rel=1e-12) and norm > 0.01
+        opt.step(by_hand.params, clipped)
+    assert hist["grad_norm"].shape == (3,)
+
+
+@pytest.mark.parametrize(("N", "batch_size"), [(8, 4), (8, 8), (8, 3)])
+def test_every_minibatch_is_full_and_an_epoch_reads_each_row_at_most_once(N, batch_size):
+    calls = []
+
+    class Recorder:
+        params = {"w": np.zeros(2)}
+
+        def loss(self, a):
+            calls.append(a.copy())
+            return 1.0, {"w": np.ones(2)}
+
+    per_epoch = N // batch_size
+    train_minibatches(Recorder(), {"a": np.arange(N)}, optimizer=SGD(1.0), steps=2 * per_epoch,
+                      batch_size=batch_size, rng=0)
+    assert all(len(a) == batch_size for a in calls)
+    for epoch in (calls[:per_epoch], calls[per_epoch:]):
+        rows = np.concatenate(epoch)
+        assert len(set(rows.tolist())) == len(rows) == per_epoch * batch_size
+
+
+def test_seq2seq_exact_match_decodes_the_given_sources_with_their_lengths():
+    src, src_lengths = np.array([[1, 2], [3, 4]]), np.array([2, 1])
+    calls = []
+
+    class Recorder:
+        def greedy_decode(self, got_src, start_id, max_len, src_lengths=None, end_id=None):
+            calls.append((got_src, src_lengths, start_id, max_len, end_id))
+            return np.array([[1, 5, 11], [2, 11, 11]])
+
+    tgt = np.array([[1, 5, 11], [2, 11, 4]])  # N = 2 examples of T = 3 steps
+    mask = np.array([[1, 1, 1], [1, 1, 0]], dtype=bool)
+    ok = seq2seq_exact_match(Recorder(), src, tgt, mask, start_id=10, end_id=11, src_lengths=src_lengths)
+    assert ok.tolist() == [True, True]
+    ((got_src, got_lengths, start_id, max_len, end_id),) = calls
+    assert got_src is src and got_lengths is src_lengths and (start_id, max_len, end_id) == (10, 3, 11)
+
+
+def test_unigram_reads_streams_of_any_shape_as_one_sequence():
+    streams = batchify(TEXT_IDS[:63], 3)
+    flat = unigram_bits_per_char(TEXT_IDS[:63], TEXT_IDS[:63], K)
+    assert unigram_bits_per_char(streams, streams, K) == pytest.approx(flat, rel=1e-15)
+    assert unigram_bits_per_char(TEXT_IDS[:63], streams, K) == pytest.approx(flat, rel=1e-15)
+
+
+def test_type_errors_say_what_came():
+    model = RNNLanguageModel(K, 4, rng=0)
+    streams = batchify(TEXT_IDS, 4)
+    cases = [
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer="sgd", steps=1), "optimizer",
+         "got str"),
+        (lambda: train_language_model(model, streams, seq_len=5, optimizer=SGD(1), steps=1, progress="yes"),
+         "progress", "got str"),
+        (lambda: train_minibatches(model, (streams,), optimizer=SGD(1), steps=1, batch_size=1, rng=0), "data",
+         "got tuple"),
+        (lambda: train_minibatches(model, {"x": [1, 2]}, optimizer=SGD(1), steps=1, batch_size=1, rng=0),
+         "data['x']", "got list"),
+        (lambda: train_minibatches(model, {"x": np.array(1)}, optimizer=SGD(1), steps=1, batch_size=1, rng=0),
+         "data['x']", "got ndarray"),
+        (lambda: seq2seq_exact_match(None, [[1]], np.ones((1, 2), int), np.ones((1, 2), bool), start_id=0,
+                                     end_id=1), "src", "got list"),
+        (lambda: seq2seq_exact_match(None, np.zeros((3, 1), int), np.ones((2, 5), int), np.ones((2, 5), bool),
+                                     start_id=0, end_id=1), "src", "expected 2 rows like tgt_out, got array of "
+         "shape (3, 1) and dtype int64"),
+    ]
+    for call, name, ending in cases:
+        with raises_naming(TypeError if name != "src" else ValueError, name) as info:
+            call()
+        assert str(info.value).endswith(ending), str(info.value)  # ...what came
