@@ -22,8 +22,10 @@ After a cell whose metadata holds ``{"margins": {"name": "expression", ...}}``, 
 expression in the kernel and records the value as a float. The values of all runs go to
 ``margins/NAME.json`` beside the notebook, with the variants, the machine and a hash of the
 notebook's code cells; ``tests/test_margins.py`` fails when the code has changed since (so the
-spread printed cannot be stale), and ``rnnlib.display.show_margin`` prints a recorded spread
+spread printed cannot be stale), and ``rnnlib.display.Margins`` prints a recorded spread
 against a mark. The cell metadata is invisible on the page; a reader sees the printed spread.
+The runs skip the cells that print a spread (those that call ``Margins(``) and stop after the
+last recording cell.
 """
 
 from __future__ import annotations
