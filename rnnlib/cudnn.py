@@ -188,7 +188,7 @@ def _check_params(params, mode: str, input_size: int, direction: str, input_mode
     r_name = param_names(mode)[0][-1]
     if r_name not in params[0]:
         raise ValueError(f"params[0]: expected key {r_name!r} for mode={mode!r}, got keys {sorted(params[0])}")
-    num_units = params[0][r_name].shape[0] if isinstance(params[0][r_name], np.ndarray) else 0
+    num_units = check_float_array(f"params[0][{r_name!r}]", params[0][r_name], (None, None)).shape[0]
     if input_mode == "skip" and input_size != num_units:
         raise ValueError(
             f"x: expected input size == num_units ({num_units}) with input_mode='skip', got input size {input_size}"

@@ -159,6 +159,37 @@ def test_zero_initial_states_by_default_and_float32():
     assert dx.dtype == dh0.dtype == grads[0]["W_i"].dtype == np.float32
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_backward_with_none_is_backward_with_zeros_bit_for_bit(mode):
+    params, x, h0, c0, rng = _setup(mode, "bidirectional", 2, "linear", dtype=np.float32)
+    y, h_n, c_n, cache = cudnn_rnn_forward(x, h0, c0, params, mode, direction="bidirectional")
+    dy = rng.normal(size=y.shape).astype(np.float32)
+    zeros = np.zeros_like(h_n)
+    dx, dh0, dc0, grads = cudnn_rnn_backward(dy, None, None, cache)
+    dx_z, dh0_z, dc0_z, grads_z = cudnn_rnn_backward(dy, zeros, zeros if mode == "lstm" else None, cache)
+    assert dx.dtype == dh0.dtype == np.float32
+    np.testing.assert_array_equal(dx, dx_z)
+    np.testing.assert_array_equal(dh0, dh0_z)
+    if mode == "lstm":
+        assert dc0.dtype == np.float32
+        np.testing.assert_array_equal(dc0, dc0_z)
+    else:
+        assert dc0 is None and dc0_z is None  # only an LSTM has a cell state
+    for g, g_z in zip(grads, grads_z, strict=True):
+        assert all(g[k].dtype == np.float32 and np.array_equal(g[k], g_z[k]) for k in g)
+
+
+def test_relu_has_zero_derivative_at_zero_as_in_tensorflow_and_pytorch():
+    """At a pre-activation of exactly 0 the relu cell passes no gradient (TF's ReluGrad and
+    PyTorch's threshold_backward use a > 0): with zero inputs, states and parameters every
+    pre-activation is 0, so every gradient is 0."""
+    params = [{k: np.zeros_like(a) for k, a in p.items()} for p in init_cudnn_params("rnn_relu", 2, H, rng=0)]
+    x = np.zeros((B, T, 2))
+    y, _, _, cache = cudnn_rnn_forward(x, None, None, params, "rnn_relu")
+    dx, dh0, _, grads = cudnn_rnn_backward(np.ones_like(y), np.ones((1, B, H)), None, cache)
+    assert not dx.any() and not dh0.any() and not any(g.any() for g in grads[0].values())
+
+
 # ---- dropout ----------------------------------------------------------------------------------
 
 
@@ -326,6 +357,74 @@ def test_bad_shapes_and_types_name_the_argument():
         cudnn_rnn_forward(x, h0, c0, gru, "gru")
 
 
+def test_params_must_be_a_non_empty_list_of_dicts_with_the_modes_keys():
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 1, "linear")
+    for bad in ([], tuple(params), [params[0], "W_i"]):
+        with raises_naming(TypeError, "params") as info:
+            cudnn_rnn_forward(x, h0, c0, bad, "lstm")
+        assert "expected a non-empty list of dicts" in str(info.value)
+    with raises_naming(ValueError, "params[0]") as info:
+        cudnn_rnn_forward(x, h0, c0, [dict(params[0], extra=params[0]["W_i"])], "lstm")
+    assert "expected keys ['W_i', 'W_f', 'W_g', 'W_o', 'R_i'" in str(info.value) and "'extra']" in str(info.value)
+    with raises_naming(ValueError, "params[0]") as info:
+        cudnn_rnn_forward(x, h0, None, params, "gru")  # LSTM parameters read as a GRU's
+    assert "expected key 'R_n' for mode='gru'" in str(info.value)
+    with raises_naming(TypeError, "params[0]['R_o']"):  # the sizes are read from the last R
+        cudnn_rnn_forward(x, h0, c0, [dict(params[0], R_o=params[0]["R_o"].tolist())], "lstm")
+    with raises_naming(ValueError, "params[0]['W_f']"):
+        cudnn_rnn_forward(x, h0, c0, [dict(params[0], W_f=params[0]["W_f"][:2])], "lstm")
+    with raises_naming(ValueError, "params[0]['bW_g']"):
+        cudnn_rnn_forward(x, h0, c0, [dict(params[0], bW_g=params[0]["bW_g"][:2])], "lstm")
+
+
+def test_config_and_state_errors_name_the_argument():
+    for kwargs, error, name in [
+        ({"input_mode": "skip_input"}, ValueError, "input_mode"),
+        ({"input_size": 0}, ValueError, "input_size"),
+        ({"num_units": 2.0}, TypeError, "num_units"),
+        ({"num_layers": 0}, ValueError, "num_layers"),
+        ({"dtype": np.int32}, TypeError, "dtype"),
+    ]:
+        args = {"mode": "gru", "input_size": 2, "num_units": H, "rng": 0} | kwargs
+        with raises_naming(error, name):
+            init_cudnn_params(**args)
+    with raises_naming(ValueError, "mode"):
+        param_names("vanilla")
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 1, "linear")
+    with raises_naming(ValueError, "x"):
+        cudnn_rnn_forward(x[:, :0], None, None, params, "lstm")
+    with raises_naming(TypeError, "h0"):
+        cudnn_rnn_forward(x, h0.astype(np.float32), c0, params, "lstm")
+    with raises_naming(TypeError, "c0"):
+        cudnn_rnn_forward(x, h0, c0.astype(np.float32), params, "lstm")
+    gru = init_cudnn_params("gru", 2, H, rng=0)
+    with raises_naming(ValueError, "c0") as info:
+        cudnn_rnn_forward(x, h0, c0, gru, "gru")
+    assert str(info.value).endswith("(only LSTM has a cell state), got ndarray")
+    with raises_naming(TypeError, "training") as info:
+        cudnn_rnn_forward(x, h0, c0, params, "lstm", training=1)
+    assert str(info.value).endswith("got int")
+
+
+def test_dropout_needs_training_true_and_an_rng_only_between_layers():
+    params, x, h0, c0, _ = _setup("lstm", "unidirectional", 2, "linear")
+    y_plain = cudnn_rnn_forward(x, h0, c0, params, "lstm")[0]
+    np.testing.assert_array_equal(cudnn_rnn_forward(x, h0, c0, params, "lstm", dropout=0.5, rng=5)[0], y_plain)
+    with raises_naming(TypeError, "rng") as info:
+        cudnn_rnn_forward(x, h0, c0, params, "lstm", dropout=0.5, training=True)
+    assert str(info.value) == "rng: expected a numpy.random.Generator or an int seed for dropout > 0, got None"
+    one = params[:1]  # one layer: nothing to drop, so no rng is needed
+    np.testing.assert_array_equal(cudnn_rnn_forward(x, h0[:1], c0[:1], one, "lstm", dropout=0.5, training=True)[0],
+                                  cudnn_rnn_forward(x, h0[:1], c0[:1], one, "lstm")[0])
+
+
+def test_dropout_keeps_float32():
+    params, x, h0, c0, _ = _setup("gru", "unidirectional", 2, "linear", dtype=np.float32)
+    y, h_n, _, cache = cudnn_rnn_forward(x, h0, None, params, "gru", dropout=0.5, training=True, rng=1)
+    assert y.dtype == h_n.dtype == cache["layers"][1]["mask"].dtype == np.float32
+    assert cudnn_rnn_backward(np.ones_like(y), None, None, cache)[0].dtype == np.float32
+
+
 def test_bad_dropout_and_rng():
     params, x, h0, c0, _ = _setup("lstm", "unidirectional", 2, "linear")
     for p in (1.0, -0.1):
@@ -344,6 +443,13 @@ def test_bad_backward_and_conversion_inputs():
         cudnn_rnn_backward(y[:, :-1], None, None, cache)
     with raises_naming(ValueError, "dh_n"):
         cudnn_rnn_backward(y, h_n[0], None, cache)
+    with raises_naming(ValueError, "dc_n"):
+        cudnn_rnn_backward(y, None, c_n[0], cache)
+    gru_params, *_ = _setup("gru", "unidirectional", 1, "linear")
+    gru_y, gru_h, _, gru_cache = cudnn_rnn_forward(x, None, None, gru_params, "gru")
+    with raises_naming(ValueError, "dc_n") as info:
+        cudnn_rnn_backward(gru_y, None, gru_h, gru_cache)
+    assert str(info.value).endswith("(only LSTM has a cell), got ndarray")
     weights, biases = params_to_canonical(params, "lstm")
     with raises_naming(ValueError, "weights"):
         canonical_to_params(weights[:-1], biases, "lstm", 2, H)
