@@ -13,7 +13,7 @@ from .loss import log_softmax, sequence_cross_entropy, softmax
 from .models import RNNLanguageModel
 from .optim import SGD, Adagrad, clip_by_global_norm, global_norm
 from .params import load_params, save_params
-from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward, state_gradients
 
 __all__ = [
     "Adagrad",
@@ -36,6 +36,7 @@ __all__ = [
     "save_params",
     "sequence_cross_entropy",
     "softmax",
+    "state_gradients",
 ]
 
 # cuDNN modes (Chapter 5)
@@ -56,11 +57,6 @@ __all__ += [
 from .seq_models import RNNClassifier, Seq2Seq  # noqa: E402
 
 __all__ += ["RNNClassifier", "Seq2Seq"]
-
-# Gradient diagnostics (Chapter 3)
-from .diagnostics import state_gradients  # noqa: E402
-
-__all__ += ["state_gradients"]
 
 # Data and training loops (Chapter 6)
 from .data import (  # noqa: E402

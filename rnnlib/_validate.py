@@ -1,15 +1,15 @@
-"""Input checks shared by every rnnlib function.
+"""Argument checks, made once where an argument enters rnnlib (a public function).
 
-Each check raises ``TypeError`` (wrong kind of thing) or ``ValueError`` (right
-kind, wrong shape or value) with a message of the form
-``"<argument>: expected <what>, got <what came>"``, so the reader of a
-traceback sees which argument is wrong without opening the source.
+Each check raises ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind,
+wrong shape or value) with a message ``"<argument>: expected <what>, got <what came>"``.
+Data from the user (inputs, initial states, scores, upstream gradients) is scanned for
+NaN and inf; parameters are not (``allow_nonfinite=True``): a training loop checks its
+loss once per step instead.
 """
 
 from __future__ import annotations
 
 import numbers
-import weakref
 
 import numpy as np
 
@@ -27,17 +27,15 @@ def _shape_text(shape) -> str:
 
 
 def check_float_array(name: str, a, shape: tuple, *, allow_nonfinite: bool = False) -> np.ndarray:
-    """Return ``a`` unchanged after checking it is a float32/float64 ndarray of ``shape``.
-
-    ``shape`` is a tuple whose entries are ints or ``None`` (any size). Nothing is
-    converted or broadcast: a list, an int array or a wrong shape is an error.
-    """
+    """Return ``a`` after checking it is a float32/float64 ndarray of ``shape`` (entries
+    ints, or ``None`` for any size) with no NaN or inf (unless ``allow_nonfinite``).
+    Nothing is converted or broadcast."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name}: expected a numpy array of shape {_shape_text(shape)}, got {_describe(a)}")
     if a.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: expected dtype float32 or float64, got {_describe(a)}")
     check_shape(name, a, shape)
-    if not allow_nonfinite and not np.all(np.isfinite(a)):
+    if not allow_nonfinite and not np.isfinite(a).all():
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
     return a
@@ -50,11 +48,15 @@ def check_shape(name: str, a: np.ndarray, shape: tuple) -> None:
         raise ValueError(f"{name}: expected shape {_shape_text(shape)}, got shape {a.shape}")
 
 
-def check_ids(name: str, ids, shape: tuple, num_classes: int | None) -> np.ndarray:
-    """Check an integer array of class or token ids in ``[0, num_classes)``.
+def check_grad(name: str, a, shape: tuple, dtype) -> np.ndarray:
+    """An upstream gradient: finite floats of the shape and dtype of the output it belongs to."""
+    check_float_array(name, a, shape)
+    check_dtype(name, a, dtype)
+    return a
 
-    ``num_classes=None`` checks only that the ids are non-negative (no vocabulary yet).
-    """
+
+def check_ids(name: str, ids, shape: tuple, num_classes: int | None) -> np.ndarray:
+    """An integer array of ids in ``[0, num_classes)`` (``None``: non-negative)."""
     if not isinstance(ids, np.ndarray):
         raise TypeError(f"{name}: expected an integer numpy array of shape {_shape_text(shape)}, got {_describe(ids)}")
     if not np.issubdtype(ids.dtype, np.integer):
@@ -70,14 +72,77 @@ def check_ids(name: str, ids, shape: tuple, num_classes: int | None) -> np.ndarr
     return ids
 
 
-def check_positive_int(name: str, value, *, allow_zero: bool = False) -> int:
-    """Check a Python or numpy integer that is positive (or non-negative)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
-    low = 0 if allow_zero else 1
-    if value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value}")
-    return int(value)
+def check_inputs(name: str, x, lead: tuple, input_size: int) -> bool:
+    """RNN inputs: ids of shape ``lead`` or finite floats of shape ``lead + (D,)``.
+    Returns True for ids. ``lead`` is ``(B,)`` for one step, ``(B, T)`` for a sequence."""
+    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.integer):
+        check_ids(name, x, lead, input_size)
+        return True
+    if isinstance(x, np.ndarray) and x.dtype in FLOAT_DTYPES and x.ndim == len(lead) + 1:
+        check_float_array(name, x, lead + (input_size,))
+        return False
+    raise TypeError(f"{name}: expected integer token ids of shape {_shape_text(lead)} or floats of "
+                    f"shape {_shape_text(lead + (input_size,))}, got {_describe(x)}")
+
+
+def check_rnn_args(x, h0, W, U, b, *, step=False):
+    """The arguments of ``rnn_forward`` (x (B, T) ids or (B, T, D) floats, h0 (B, H) or
+    None) or, with ``step=True``, of ``rnn_step_forward`` (x_t (B,) or (B, D), h_prev
+    (B, H)); W (H, D), U (H, H), b (H,). Returns (B, T, H), T = 1 for one step."""
+    x_name, h_name, lead = ("x_t", "h_prev", (None,)) if step else ("x", "h0", (None, None))
+    check_float_array("W", W, (None, None), allow_nonfinite=True)
+    H, D = W.shape
+    check_float_array("U", U, (H, H), allow_nonfinite=True)
+    check_float_array("b", b, (H,), allow_nonfinite=True)
+    is_ids = check_inputs(x_name, x, lead, D)
+    if step:
+        check_nonempty_batch(x_name, x)
+    else:
+        check_nonempty_time(x_name, x)
+    B, T = x.shape[0], 1 if step else x.shape[1]
+    floats = {"W": W, "U": U, "b": b}
+    if h0 is not None or step:
+        floats[h_name] = check_float_array(h_name, h0, (B, H))
+    if not is_ids:
+        floats[x_name] = x
+    check_same_dtype(**floats)
+    return B, T, H
+
+
+def check_affine_args(h, V, b_y):
+    """``affine_forward``'s h (B, T, H) or (B, H), states (not scanned); V (K, H); b_y (K,)."""
+    check_float_array("V", V, (None, None), allow_nonfinite=True)
+    K, H = V.shape
+    check_float_array("b_y", b_y, (K,), allow_nonfinite=True)
+    if isinstance(h, np.ndarray) and h.ndim not in (2, 3):
+        raise ValueError(f"h: expected an array of rank 3 or 2, got shape {h.shape}")
+    check_float_array("h", h, (None,) * (getattr(h, "ndim", 3) - 1) + (H,), allow_nonfinite=True)
+    check_nonempty_batch("h", h)
+    check_same_dtype(h=h, V=V, b_y=b_y)
+
+
+def check_loss_args(logits, targets, mask, reduction):
+    """``sequence_cross_entropy``'s arguments; returns (B, T, K)."""
+    check_float_array("logits", logits, (None, None, None))
+    check_nonempty_time("logits", logits)
+    B, T, K = logits.shape
+    check_ids("targets", targets, (B, T), K)
+    check_choice("reduction", reduction, ("sum", "mean"))
+    if mask is not None and not check_mask("mask", mask, (B, T)).any() and reduction == "mean":
+        raise ValueError("mask: expected at least one unmasked step for reduction='mean', got none")
+    return B, T, K
+
+
+def check_bptt_args(dhs, hs, truncate, chunk):
+    """``rnn_backward``'s dhs (like hs) and options; returns (truncate, chunk), ints or None."""
+    check_grad("dhs", dhs, hs.shape, hs.dtype)
+    if truncate is not None and chunk is not None:
+        raise ValueError(f"truncate: expected None when chunk is given, got truncate={truncate!r}")
+    if truncate is not None:
+        truncate = check_positive_int("truncate", truncate, allow_zero=True)
+    if chunk is not None:
+        chunk = check_positive_int("chunk", chunk)
+    return truncate, chunk
 
 
 def check_nonempty_time(name: str, a: np.ndarray) -> None:
@@ -92,6 +157,35 @@ def check_nonempty_batch(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name}: expected a batch of at least one example, got shape {a.shape}")
 
 
+def check_float_any_rank(name: str, a, ndims: tuple, last: int | None = None) -> np.ndarray:
+    """A float array whose rank is one of ``ndims`` and, if given, last axis ``last``."""
+    if isinstance(a, np.ndarray) and a.ndim not in ndims:
+        ranks = " or ".join(str(n) for n in ndims)
+        raise ValueError(f"{name}: expected an array of rank {ranks}, got shape {a.shape}")
+    rank = a.ndim if isinstance(a, np.ndarray) else ndims[0]
+    return check_float_array(name, a, (None,) * (rank - 1) + (last,))
+
+
+def check_positive_int(name: str, value, *, allow_zero: bool = False) -> int:
+    """A Python or numpy integer that is positive (or non-negative)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    low = 0 if allow_zero else 1
+    if value < low:
+        raise ValueError(f"{name}: expected an integer >= {low}, got {value}")
+    return int(value)
+
+
+def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:
+    """A finite real number that is positive (or non-negative)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: expected a finite number {bound}, got {value!r}")
+    return float(value)
+
+
 def check_float_dtype(name: str, dtype) -> np.dtype:
     """A ``dtype`` argument naming float32 or float64; return it as a numpy dtype."""
     try:
@@ -103,11 +197,14 @@ def check_float_dtype(name: str, dtype) -> np.dtype:
     return dtype
 
 
-def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
-    """All float arrays given must share the first one's dtype; return it.
+def check_dtype(name: str, a: np.ndarray, dtype) -> None:
+    """Raise ``TypeError`` unless ``a.dtype == dtype`` (nothing is cast)."""
+    if a.dtype != np.dtype(dtype):
+        raise TypeError(f"{name}: expected dtype {np.dtype(dtype)}, got dtype {a.dtype}")
 
-    The error names the first array that differs, like every other check here.
-    """
+
+def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
+    """All arrays given share the first one's dtype; the error names the first that differs."""
     (first, dtype), *rest = ((name, a.dtype) for name, a in arrays.items())
     for name, other in rest:
         if other != dtype:
@@ -115,68 +212,14 @@ def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
     return dtype
 
 
-def as_generator(rng) -> np.random.Generator:
-    """Accept a ``numpy.random.Generator`` or an int seed; nothing else (no global state)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng: expected a numpy.random.Generator or an int seed, got {type(rng).__name__}")
-
-
-def check_float_any_rank(name: str, a, ndims: tuple, last: int | None = None) -> np.ndarray:
-    """Check a finite float array whose rank is one of ``ndims`` and, if given, last axis ``last``."""
-    if isinstance(a, np.ndarray) and a.ndim not in ndims:
-        ranks = " or ".join(str(n) for n in ndims)
-        raise ValueError(f"{name}: expected an array of rank {ranks}, got shape {a.shape}")
-    rank = a.ndim if isinstance(a, np.ndarray) else ndims[0]
-    return check_float_array(name, a, (None,) * (rank - 1) + (last,))
-
-
-def check_inputs(name: str, x, lead: tuple, input_size: int) -> bool:
-    """Check RNN inputs: integer ids of shape ``lead`` or floats of shape ``lead + (D,)``.
-
-    Returns True for ids, False for floats. ``lead`` is ``(B,)`` for one step and
-    ``(B, T)`` for a sequence (entries may be ``None``).
-    """
-    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.integer):
-        check_ids(name, x, lead, input_size)
-        return True
-    if isinstance(x, np.ndarray) and x.dtype in FLOAT_DTYPES and x.ndim == len(lead) + 1:
-        check_float_array(name, x, lead + (input_size,))
-        return False
-    ids_shape = _shape_text(lead)
-    float_shape = _shape_text(lead + (input_size,))
-    raise TypeError(
-        f"{name}: expected integer token ids of shape {ids_shape} or floats of shape "
-        f"{float_shape}, got {_describe(x)}"
-    )
-
-
-def check_dtype(name: str, a: np.ndarray, dtype) -> None:
-    """Raise ``TypeError`` unless ``a.dtype == dtype`` (nothing is cast)."""
-    if a.dtype != np.dtype(dtype):
-        raise TypeError(f"{name}: expected dtype {np.dtype(dtype)}, got dtype {a.dtype}")
-
-
-def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:
-    """Check a finite real number that is positive (or non-negative)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}: expected a finite number {bound}, got {value!r}")
-    return float(value)
-
-
 def check_choice(name: str, value, choices: tuple) -> None:
-    """Check that ``value`` is one of ``choices``."""
+    """``value`` is one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
 
 
 def check_mask(name: str, mask, shape: tuple) -> np.ndarray:
-    """Check a (B, T) mask of bools or 0/1 numbers; return it as a bool array."""
+    """A mask of bools or 0/1 numbers of ``shape``; returned as a bool array."""
     if not isinstance(mask, np.ndarray) or not (
         mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.number)
     ):
@@ -188,52 +231,31 @@ def check_mask(name: str, mask, shape: tuple) -> np.ndarray:
     return mask.astype(bool)
 
 
-def check_array_dict(name: str, arrays, *, like: dict | None = None) -> dict:
-    """Check a dict of name -> float array; with ``like``, same keys, shapes and dtypes."""
+def check_array_dict(name: str, arrays, *, like: dict | None = None, allow_nonfinite: bool = False) -> dict:
+    """A dict of name -> float array; with ``like``, the same keys, shapes and dtypes."""
     if not isinstance(arrays, dict):
         raise TypeError(f"{name}: expected a dict of numpy arrays, got {type(arrays).__name__}")
     if like is not None and set(arrays) != set(like):
         raise ValueError(f"{name}: expected keys {sorted(like)}, got keys {sorted(arrays)}")
     for key, a in arrays.items():
         shape = like[key].shape if like is not None else (None,) * getattr(a, "ndim", 0)
-        check_float_array(f"{name}[{key!r}]", a, shape)
+        check_float_array(f"{name}[{key!r}]", a, shape, allow_nonfinite=allow_nonfinite)
         if like is not None:
             check_dtype(f"{name}[{key!r}]", a, like[key].dtype)
     return arrays
 
 
-def frozen_copy(a: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``a``, for caches: nothing the caller holds can change it later.
+def as_generator(rng) -> np.random.Generator:
+    """A ``numpy.random.Generator`` or an int seed; nothing else (no global state)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng: expected a numpy.random.Generator or an int seed, got {type(rng).__name__}")
 
-    The one exception is an array rnnlib made read-only itself with ``freeze`` (such as
-    ``rnn_forward``'s states), or a view of one: no writable handle to it exists, so it
-    is returned as it is. A caller's own read-only array is still copied, since the
-    caller could make it writable again.
-    """
-    if _frozen_by_rnnlib(a):
-        return a
+
+def frozen_copy(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``."""
     out = np.array(a, copy=True)
     out.setflags(write=False)
     return out
-
-
-# Arrays made read-only by ``freeze``, by id; an entry disappears with its array.
-_FROZEN = weakref.WeakValueDictionary()
-
-
-def freeze(a: np.ndarray) -> np.ndarray:
-    """Make ``a``, an array rnnlib has just created, read-only and safe to share in caches."""
-    a.setflags(write=False)
-    _FROZEN[id(a)] = a
-    return a
-
-
-def _frozen_by_rnnlib(a) -> bool:
-    """True if ``a`` is read-only and so is every array below it, down to one ``freeze`` made."""
-    while isinstance(a, np.ndarray):
-        if a.flags.writeable:
-            return False
-        if _FROZEN.get(id(a)) is a:
-            return True
-        a = a.base
-    return False

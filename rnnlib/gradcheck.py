@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate as v
+from ._validate import check_array_dict, check_choice, check_float_array, check_positive_float
 
 
 def _check_float64(name, a):
-    v.check_float_array(name, a, (None,) * getattr(a, "ndim", 0))
+    check_float_array(name, a, (None,) * getattr(a, "ndim", 0))
     if a.size == 0:
         raise ValueError(f"{name}: expected at least one entry, got shape {a.shape}")
     if a.dtype != np.float64:
@@ -39,8 +39,8 @@ def numerical_gradient(f, x, eps=1e-6, *, order=2):
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
     _check_float64("x", x)
-    eps = v.check_positive_float("eps", eps)
-    v.check_choice("order", order, (2, 4))
+    eps = check_positive_float("eps", eps)
+    check_choice("order", order, (2, 4))
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         old = x[i]
@@ -74,9 +74,9 @@ def relative_error(analytic, numeric, floor=1e-8):
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    v.check_float_array("analytic", analytic, (None,) * getattr(analytic, "ndim", 0))
-    v.check_float_array("numeric", numeric, analytic.shape)
-    floor = v.check_positive_float("floor", floor)
+    check_float_array("analytic", analytic, (None,) * getattr(analytic, "ndim", 0))
+    check_float_array("numeric", numeric, analytic.shape)
+    floor = check_positive_float("floor", floor)
     return np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), floor)
 
 
@@ -140,7 +140,7 @@ def gradient_check(f, params, grads, eps=1e-6, floor=1e-8, *, order=2):
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    v.check_array_dict("params", params)
+    check_array_dict("params", params)
     if not isinstance(grads, dict):
         raise TypeError(f"grads: expected a dict of numpy arrays, got {type(grads).__name__}")
     checks = []
@@ -149,7 +149,7 @@ def gradient_check(f, params, grads, eps=1e-6, floor=1e-8, *, order=2):
         if name not in grads:
             raise ValueError(f"grads: expected a gradient for {name!r}, got keys {sorted(grads)}")
         analytic = grads[name]
-        v.check_float_array(f"grads[{name!r}]", analytic, x.shape)
+        check_float_array(f"grads[{name!r}]", analytic, x.shape)
         numeric = numerical_gradient(f, x, eps, order=order)
         err = relative_error(analytic, numeric, floor)
         i = tuple(int(j) for j in np.unravel_index(int(np.argmax(err)), err.shape))

@@ -2,239 +2,204 @@
 
     s_t = W x_t + U h_{t-1} + b,    h_t = tanh(s_t)
 
-W is (H, D), U is (H, H), b is (H,). Batched inputs are (B, T, D) floats, computed
-as ``x @ W.T``, or (B, T) integer token ids, where id ``i`` selects column ``W[:, i]``
-(the same as multiplying W by a one-hot vector, without building it).
+W is (H, D), U is (H, H), b is (H,). Inputs are (B, T, D) floats or (B, T) integer
+token ids; id i selects column W[:, i], the product of W with a one-hot vector.
+Arguments and results are batch-major, (B, T, ...); inside, states and deltas are
+time-major, (T, B, H), so that h[t] is h_t and ds[t] is dL/ds_t.
 
-Every backward pass first finds the deltas ``ds[t] = dL/ds_t`` (T, B, H) and then
-turns them into parameter gradients with three matrix products
-(``_grads_from_deltas``). Full BPTT, the per-output window (``truncate=k``) and the
-chunked form (``chunk=c``) differ only in how the deltas are found.
-
-Arguments and results are batch-major, (B, T, ...), as in Keras; inside, the states
-and deltas are stored time-major, (T, B, H), as cuDNN stores them, so that the loop
-over time reads and writes contiguous (B, H) blocks. ``hs`` is a (B, T, H) view of
-that storage; only speed, and the last bits of rounding in sums over steps, depend
-on the layout.
+Caches hold references to the arguments, as in CS231n: do not change W, U or x in
+place between a forward pass and its backward pass. The states are read-only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _validate as v
+from ._validate import check_bptt_args, check_grad, check_rnn_args
 
 
-def _check_params(W, U, b):
-    """Validate W (H, D), U (H, H) and b (H,); return (H, D)."""
-    v.check_float_array("W", W, (None, None))
-    H, D = W.shape
-    v.check_float_array("U", U, (H, H))
-    v.check_float_array("b", b, (H,))
-    return H, D
-
-
-def rnn_step_forward(x_t, h_prev, W, U, b):
-    """One step: ``h_t = tanh(x_t @ W.T + h_prev @ U.T + b)``.
-
-    x_t: (B, D) floats or (B,) integer ids; h_prev: (B, H); W: (H, D); U: (H, H);
-    b: (H,). Returns ``h_t`` (B, H) and a cache for ``rnn_step_backward``.
+def input_term(x, W):
+    """W x_t for every x_t in x: ids (...) give columns of W, W.T[x]; floats (..., D) x @ W.T.
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
-    H, D = _check_params(W, U, b)
-    is_ids = v.check_inputs("x_t", x_t, (None,), D)
-    v.check_nonempty_batch("x_t", x_t)
-    v.check_float_array("h_prev", h_prev, (x_t.shape[0], H))
-    v.check_same_dtype(W=W, U=U, b=b, h_prev=h_prev, **({} if is_ids else {"x_t": x_t}))
-    x_proj = W.T[x_t] if is_ids else x_t @ W.T
-    h_t = np.tanh(x_proj + b + h_prev @ U.T)  # the same order of sums as rnn_forward
-    cache = {"x": v.frozen_copy(x_t), "h_prev": v.frozen_copy(h_prev),
-             "h": v.frozen_copy(h_t), "W": v.frozen_copy(W), "U": v.frozen_copy(U),
-             "is_ids": is_ids}
-    return h_t, cache
+    return W.T[x] if x.dtype.kind in "iu" else x @ W.T
 
 
-def rnn_step_backward(dh_t, cache):
-    """Gradients of one step from ``dh_t = dL/dh_t`` (B, H).
-
-    Returns a dict with ``dW`` (H, D), ``dU`` (H, H), ``db`` (H,), ``dh_prev`` (B, H)
-    and, when the step's input was floats, ``dx`` (B, D).
-
-    One step of the recursion eq-bptt-delta, ``ds_t = dh_t * (1 - h_t^2)`` and
-    ``dh_prev = ds_t @ U``, and that step's terms of the parameter gradients. Chapter 3
-    derives the recursion and runs it over whole sequences with ``rnn_backward``,
-    which does not call this function.
+def input_term_backward(ds, x, W):
+    """dW = sum_n ds_n x_n^T and dx = W^T ds (None for ids), from ds (N, H) and x (N,) or (N, D).
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    h = cache["h"]
-    v.check_float_array("dh_t", dh_t, h.shape)
-    v.check_dtype("dh_t", dh_t, h.dtype)
-    ds = dh_t * (1 - h**2)  # tanh'(s) = 1 - tanh(s)^2 = 1 - h^2
-    grads = _grads_from_deltas(ds, cache["x"], cache["h_prev"], cache["W"], cache["is_ids"])
-    grads["dh_prev"] = ds @ cache["U"]
+    if x.dtype.kind in "iu":
+        return _sum_by_id(ds, x, W.shape[1]), None  # x_n is one-hot: column x_n gets ds_n
+    return ds.T @ x, ds @ W
+
+
+def rnn_step_forward(x_t, h_prev, W, U, b):
+    """One step, h_t = tanh(W x_t + U h_prev + b).
+
+    x_t: (B, D) floats or (B,) ids; h_prev: (B, H). Returns h_t (B, H), read-only,
+    and a cache for ``rnn_step_backward``.
+
+    Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+    """
+    check_rnn_args(x_t, h_prev, W, U, b, step=True)
+    h_t = np.tanh(input_term(x_t, W) + b + h_prev @ U.T)
+    h_t.flags.writeable = False  # the cache holds it
+    return h_t, {"x": x_t, "h_prev": h_prev, "h": h_t, "W": W, "U": U}
+
+
+def rnn_step_backward(dh_t, cache):
+    """Gradients of one step from dh_t = dL/dh_t (B, H).
+
+    Returns a dict of dW, dU, db, dh_prev (and dx (B, D) for float inputs).
+
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
+    """
+    h_t, h_prev, U = cache["h"], cache["h_prev"], cache["U"]
+    check_grad("dh_t", dh_t, h_t.shape, h_t.dtype)
+    ds = dh_t * (1 - h_t**2)  # tanh'(s_t) = 1 - h_t^2
+    dW, dx = input_term_backward(ds, cache["x"], cache["W"])
+    grads = {"dW": dW, "dU": ds.T @ h_prev, "db": ds.sum(axis=0)}
+    if dx is not None:
+        grads["dx"] = dx
+    grads["dh_prev"] = ds @ U  # U^T ds_t
     return grads
 
 
 def rnn_forward(x, h0, W, U, b):
     """Run the RNN over a sequence.
 
-    x: (B, T, D) floats or (B, T) integer ids; h0: (B, H), or None for zeros;
-    W: (H, D); U: (H, H); b: (H,). Returns ``hs`` (B, T, H), the hidden state after
-    every step, and a cache for ``rnn_backward``. ``hs`` is read-only: the cache
-    shares it (``hs.copy()`` gives an array to write into).
+    x: (B, T, D) floats or (B, T) ids; h0: (B, H), or None for zeros. Returns hs
+    (B, T, H), the state after every step (read-only: the cache shares it), and a
+    cache for ``rnn_backward``.
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
-    H, D = _check_params(W, U, b)
-    is_ids = v.check_inputs("x", x, (None, None), D)
-    v.check_nonempty_time("x", x)
-    B, T = x.shape[:2]
-    floats = {"W": W, "U": U, "b": b}
+    B, T, H = check_rnn_args(x, h0, W, U, b)
+    xw = input_term(x.swapaxes(0, 1), W) + b  # (T, B, H): W x_t + b for every step
+    h = np.zeros((T + 1, B, H), dtype=W.dtype)  # h[t] is h_t; h[0] is h_0
     if h0 is not None:
-        floats["h0"] = v.check_float_array("h0", h0, (B, H))
-    if not is_ids:
-        floats["x"] = x
-    v.check_same_dtype(**floats)
-
-    # states[t] is h_t for t = 0..T, stored time-major (as cuDNN stores them): each
-    # step's (B, H) block is contiguous, and h_{t-1} for every t is the view states[:-1].
-    states = np.empty((T + 1, B, H), dtype=W.dtype)
-    states[0] = 0 if h0 is None else h0
-    # Slots 1..T start as the input term W x_t + b of every step (one lookup or product
-    # for all steps); step t then overwrites its slot with h_t. The bias is outside U.
-    if is_ids:  # the ids are checked above; mode="raise" would write through a buffer
-        np.take(W.T, x.T, axis=0, out=states[1:], mode="clip")
-    else:
-        np.matmul(x.transpose(1, 0, 2), W.T, out=states[1:])
-    states[1:] += b
-    U_T = np.ascontiguousarray(U.T)  # BLAS is faster with a stored U^T than the view U.T
+        h[0] = h0
+    U_T = U.T.copy()
     for t in range(1, T + 1):
-        np.tanh(states[t] + states[t - 1] @ U_T, out=states[t])
-    v.freeze(states)  # read-only; its views hs and states[:-1] need no copies
-    hs = states[1:].transpose(1, 0, 2)  # (B, T, H), a read-only view
-    cache = {"x": v.frozen_copy(x), "states": states, "hs": hs,
-             "W": v.frozen_copy(W), "U": v.frozen_copy(U), "is_ids": is_ids}
-    return hs, cache
+        h[t] = np.tanh(xw[t - 1] + h[t - 1] @ U_T)  # h_t = tanh(W x_t + b + U h_{t-1})
+    h.flags.writeable = False
+    hs = h[1:].swapaxes(0, 1)  # (B, T, H), a view of h
+    return hs, {"x": x, "h": h, "hs": hs, "W": W, "U": U}
 
 
 def rnn_backward(dhs, cache, truncate=None, chunk=None):
-    """Backpropagation through time over a sequence.
+    """Backpropagation through time from dhs (B, T, H), dL/dh_t from the layers above.
 
-    dhs: (B, T, H), dL/dh_t from the layers above (not through later steps).
-    Returns a dict with ``dW``, ``dU``, ``db``, ``dh0`` (B, H) and, when ``x`` was
-    floats, ``dx`` (B, T, D).
-
-    - default: full BPTT, one backward sweep, O(T) time, O(T B H) memory;
-    - ``truncate=k``: the gradient of output t flows back through s_t, ..., s_{t-k}
-      only (and their parameter gradients); it reaches h0 only when t <= k, i.e.
-      ``dh0 = U^T dL_t/ds_0`` summed over those outputs. O(T k) double loop;
-      ``k >= T - 1`` is full BPTT;
-    - ``chunk=c``: steps are cut into chunks [0, c), [c, 2c), ...; h is carried
-      forward across a boundary but no gradient flows back across it (stateful
-      truncated BPTT, as in min-char-rnn). ``dh0`` comes from the first chunk only;
-      ``c >= T`` is full BPTT.
+    Default: full BPTT. ``truncate=k``: the gradient of output t flows back through
+    s_t, ..., s_{t-k} only. ``chunk=c``: no gradient crosses the starts of the chunks
+    [0, c), [c, 2c), ... Returns a dict of dW, dU, db, dh0 (B, H) (and dx (B, T, D)
+    for float inputs).
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    hs = cache["hs"]
-    v.check_float_array("dhs", dhs, hs.shape)
-    v.check_dtype("dhs", dhs, hs.dtype)
-    if truncate is not None and chunk is not None:
-        raise ValueError(f"truncate: expected None when chunk is given, got truncate={truncate!r}")
-    # The sweeps run time-major, like the forward pass: dhs[t] and ds[t] are (B, H) blocks.
-    dhs, hs = dhs.transpose(1, 0, 2), cache["states"][1:]
-    if truncate is not None:
-        truncate = v.check_positive_int("truncate", truncate, allow_zero=True)
-        ds = _window_deltas(dhs, hs, cache["U"], truncate)
+    truncate, chunk = check_bptt_args(dhs, cache["hs"], truncate, chunk)
+    h, U = cache["h"], cache["U"]
+    dhs = dhs.swapaxes(0, 1)  # (T, B, H)
+    if truncate is None:
+        ds = bptt_deltas(dhs, h, U, chunk)
     else:
-        chunk = None if chunk is None else v.check_positive_int("chunk", chunk)
-        ds = _sweep_deltas(dhs, hs, cache["U"], chunk)
-    return _sequence_grads(ds, cache)
+        ds = truncated_bptt_deltas(dhs, h, U, truncate)
+    return grads_from_deltas(ds, cache["x"], h, cache["W"], U)
 
 
-# ---------------------------------------------------------------- numerics --
+def bptt_deltas(dhs, h, U, chunk=None):
+    """The deltas ds[t-1] = dL/ds_t of full BPTT, by one sweep from t = T down to 1:
+    ds_t = (dhs_t + U^T ds_{t+1}) * (1 - h_t^2). With ``chunk=c`` the sweep restarts
+    at every chunk's last step, so no gradient crosses a chunk's start.
 
-
-def _sweep_deltas(dhs, hs, U, chunk):
-    """Full BPTT in one sweep from t = T-1 down to 0 (gradient cut at chunk starts).
-
-    dhs, hs: (T, B, H), time-major. Returns ds (T, B, H), ds[t] = dL/ds_t:
-    ds_t = (dhs_t + U^T ds_{t+1}) * (1 - h_t^2), the source's recursion with U^T (not
-    W^T) and the hidden states h (not s).
+    dhs: (T, B, H); h: (T+1, B, H), h[0] = h_0. Returns ds (T, B, H).
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    T, B, H = hs.shape
-    ds = np.square(hs)
-    np.subtract(1, ds, out=ds)  # tanh'(s_t) = 1 - h_t^2 at every step; scaled below
-    dh_next = np.zeros((B, H), dtype=hs.dtype)  # dL/dh_t through step t+1
-    for t in reversed(range(T)):
-        if chunk is not None and (t + 1) % chunk == 0:
-            dh_next = np.zeros_like(dh_next)  # step t+1 starts a new chunk: stop here
-        ds[t] *= dhs[t] + dh_next
-        dh_next = ds[t] @ U
+    T = len(dhs)
+    ds = np.empty_like(dhs)
+    dh_next = np.zeros_like(dhs[0])  # U^T ds_{t+1}: dL/dh_t through step t+1
+    for t in range(T, 0, -1):
+        if chunk is not None and t % chunk == 0:
+            dh_next = np.zeros_like(dh_next)  # step t+1 starts a new chunk
+        ds[t - 1] = (dhs[t - 1] + dh_next) * (1 - h[t] ** 2)
+        dh_next = ds[t - 1] @ U
     return ds
 
 
-def _window_deltas(dhs, hs, U, truncate):
-    """Per-output truncated BPTT: output t reaches s_t, ..., s_max(0, t-truncate).
-
-    dhs, hs: (T, B, H), time-major; returns ds (T, B, H). A literal double loop,
-    O(T * truncate): it redoes for every output the products the full sweep shares,
-    which is why the book compares their costs.
+def truncated_bptt_deltas(dhs, h, U, k):
+    """Per-output truncated BPTT: output t adds dL_t/ds_j to ds for j = t, ..., t-k
+    only. A literal double loop, O(T k). Arguments and result as for ``bptt_deltas``.
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    T = hs.shape[0]
-    dtanh = 1 - hs**2  # tanh'(s_k) for every step, computed once
-    ds = np.zeros_like(hs)
+    T = len(dhs)
+    dtanh = 1 - h[1:] ** 2  # tanh'(s_t) = 1 - h_t^2 for every step
+    ds = np.zeros_like(dhs)
     for t in range(T):
         delta = dhs[t] * dtanh[t]  # dL_t/ds_t
         ds[t] += delta
-        for k in range(t - 1, max(0, t - truncate) - 1, -1):
-            delta = (delta @ U) * dtanh[k]  # dL_t/ds_k
-            ds[k] += delta
+        for j in range(t - 1, max(0, t - k) - 1, -1):
+            delta = (delta @ U) * dtanh[j]  # dL_t/ds_j = (U^T dL_t/ds_{j+1}) * tanh'(s_j)
+            ds[j] += delta
     return ds
 
 
-def _sequence_grads(ds, cache):
-    """Gradients of a sequence from its time-major deltas ds (T, B, H)."""
-    T, B, H = ds.shape
-    x, states = cache["x"], cache["states"]
-    # Rows n = t * B + i of every (T * B, .) matrix below belong to step t of sequence i.
-    x_rows = x.T.reshape(T * B) if cache["is_ids"] else x.transpose(1, 0, 2).reshape(T * B, -1)
-    grads = _grads_from_deltas(ds.reshape(T * B, H), x_rows, states[:-1].reshape(T * B, H),
-                               cache["W"], cache["is_ids"])
-    if "dx" in grads:
-        grads["dx"] = grads["dx"].reshape(T, B, -1).transpose(1, 0, 2)
-    grads["dh0"] = ds[0] @ cache["U"]
-    return grads
+def grads_from_deltas(ds, x, h, W, U):
+    """The gradients from the deltas ds (T, B, H): sums over steps and sequences,
+    each one product of matrices whose rows are stacked (T*B rows, step-major).
 
+    x: (B, T) ids or (B, T, D) floats; h: (T+1, B, H). Returns a dict of dW, dU,
+    db, dh0 (and dx (B, T, D) for floats).
 
-def _grads_from_deltas(ds, x, h_prev, W, is_ids):
-    """dW, dU, db (and dx for float x) from N deltas ds (N, H), inputs x, states h_prev.
-
-    For ids, dW[:, i] is the sum of the deltas of every step whose input was i, which
-    is ``ds.T @ onehot(x)``; ``_sum_by_id`` computes it that way, or with a scatter-add
-    when the vocabulary is large.
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    dW = _sum_by_id(ds, x, W.shape[1]) if is_ids else ds.T @ x
-    grads = {"dW": dW, "dU": ds.T @ h_prev, "db": ds.sum(axis=0)}
-    if not is_ids:
-        grads["dx"] = ds @ W
+    T, B, H = ds.shape
+    ds_rows = ds.reshape(T * B, H)  # row t*B + i: step t of sequence i
+    x_rows = x.swapaxes(0, 1).reshape(T * B, *x.shape[2:])
+    dW, dx = input_term_backward(ds_rows, x_rows, W)  # sum_t ds_t x_t^T
+    grads = {"dW": dW,
+             "dU": ds_rows.T @ h[:-1].reshape(T * B, H),  # sum_t ds_t h_{t-1}^T
+             "db": ds_rows.sum(axis=0)}  # sum_t ds_t
+    if dx is not None:
+        grads["dx"] = dx.reshape(T, B, -1).swapaxes(0, 1)  # W^T ds_t
+    grads["dh0"] = ds[0] @ U  # U^T ds_1
     return grads
+
+
+def state_gradients(dhs, cache):
+    """G (B, T+1, H): G[:, t] is the total dL/dh_t for t = 0..T, through every later step.
+
+    dhs and cache are those of ``rnn_backward``. h_t reaches the loss through its
+    own output and through s_{t+1}: G_t = dhs_t + U^T ds_{t+1} (h_0 has no output).
+    For E_T alone, pass dhs that are zero except at the last step.
+
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
+    """
+    if not isinstance(cache, dict) or not {"h", "hs", "U"} <= set(cache):
+        raise TypeError(f"cache: expected the cache dict returned by rnn_forward, got {type(cache).__name__}")
+    check_grad("dhs", dhs, cache["hs"].shape, cache["hs"].dtype)
+    dhs = dhs.swapaxes(0, 1)  # (T, B, H)
+    ds = bptt_deltas(dhs, cache["h"], cache["U"])
+    G = np.zeros_like(cache["h"])  # G[t]: dL/dh_t, t = 0..T
+    G[1:] = dhs  # each output's direct term
+    G[:-1] += ds @ cache["U"]  # U^T ds_{t+1}: through the next step
+    return G.swapaxes(0, 1)
+
+
+# ---- below the functions the chapters show: a speed-up the performance appendix measures
 
 
 def _sum_by_id(ds, ids, num_ids):
-    """(H, num_ids): column i sums the rows ds[n] (N, H) whose ids[n] (N,) is i.
+    """(H, num_ids): column i sums the rows ds[n] (N, H) whose id ids[n] is i.
 
-    Up to 4H ids, it multiplies by the one-hot matrix (N, num_ids): at num_ids <= H
-    that costs no more than the ``ds.T @ h_prev`` next to it, and several times less
-    than the scatter-add ``np.add.at``, which adds one row at a time. The product's
-    cost grows with the vocabulary and the scatter-add's does not, so a larger
-    vocabulary scatter-adds into a (num_ids, H) array and returns its transpose.
+    Up to 4H ids, as ds.T @ onehot(ids); above, a scatter-add, whose cost does not grow
+    with the vocabulary.
+
+    Derived in: Appendix, Performance (book/appendix_performance.ipynb)
     """
     if num_ids <= 4 * ds.shape[1]:
         onehot = np.zeros((len(ids), num_ids), dtype=ds.dtype)

@@ -1,4 +1,4 @@
-"""The RNN layer: gradients, truncated BPTT in both forms, aliasing, dtypes."""
+"""The RNN layer: gradients, truncated BPTT in both forms, its public pieces, aliasing, dtypes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from hypothesis import strategies as st
 
 import rnnlib
 from rnnlib import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from rnnlib.rnn import (
+    bptt_deltas,
+    grads_from_deltas,
+    input_term,
+    input_term_backward,
+    truncated_bptt_deltas,
+)
 
 sizes = st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5))
 seeds = st.integers(0, 2**32 - 1)
@@ -186,64 +193,59 @@ def test_backward_twice_and_mutated_outputs_change_nothing(ids):
     g1 = rnn_backward(p["dhs"], cache, truncate=2)
     with pytest.raises(ValueError, match="read-only"):
         hs[...] = 123.0  # the cache shares hs, so the caller gets it read-only
+    with pytest.raises(ValueError, match="read-only"):
+        cache["hs"][0, 0, 0] = 0.0
     g2 = rnn_backward(p["dhs"], cache, truncate=2)
     g1["dW"][...] = 0.0  # nor may a returned gradient share memory with the cache
     g3 = rnn_backward(p["dhs"], cache, truncate=2)
     assert all(np.array_equal(g2[k], g3[k]) for k in g2)
     for k in p:
         assert np.array_equal(p[k], before[k]), f"{k} was mutated"
-    for name in ("x", "W", "U", "b", "h0"):
-        p[name][...] += 1  # e.g. an optimizer step, or a reused input buffer
+    # The cache holds x, W and U by reference (the documented contract: do not change
+    # them in place before the backward pass); b and h0 are not needed after the forward pass.
+    for name in ("b", "h0"):
+        p[name][...] += 1
     g4 = rnn_backward(p["dhs"], cache, truncate=2)
     assert all(np.array_equal(g2[k], g4[k]) for k in g2)
 
 
-def test_states_are_stored_once_and_shared_read_only():
-    """rnn_forward keeps one read-only array of states; its hs, its cache and an output
-    layer fed with hs all share it instead of copying it."""
-    p = make_rnn_problem(2, 4, 3, 3, seed=7, ids=True)
-    hs, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
-    states = cache["states"]
-    assert states.shape == (4 + 1, 2, 3) and not states.flags.writeable
-    np.testing.assert_array_equal(states[0], p["h0"])
-    np.testing.assert_array_equal(states[1:], hs.transpose(1, 0, 2))
-    assert np.shares_memory(hs, states) and not hs.flags.writeable
-    _, out_cache = rnnlib.affine_forward(hs, np.ones((2, 3)), np.zeros(2))
-    assert np.shares_memory(out_cache["h_rows"], states)
-
-
 @PROPERTY
 @given(N=st.integers(1, 40), H=st.integers(1, 6), num_ids=st.integers(1, 30), seed=seeds)
-def test_sum_by_id_sums_the_rows_of_each_id(N, H, num_ids, seed):
-    """Both ways (one-hot product up to 4H ids, scatter-add above) against a loop."""
-    from rnnlib.rnn import _sum_by_id
-
+def test_input_term_backward_sums_the_deltas_of_each_id(N, H, num_ids, seed):
+    """dW for ids: both ways (one-hot product up to 4H ids, scatter-add above) against a loop."""
     rng = np.random.default_rng(seed)
     ds, ids = rng.normal(size=(N, H)), rng.integers(0, num_ids, size=N)
     expected = np.zeros((H, num_ids))
     for n, i in enumerate(ids):
         expected[:, i] += ds[n]
-    got = _sum_by_id(ds, ids, num_ids)
-    assert got.shape == (H, num_ids)
+    got, dx = input_term_backward(ds, ids, np.zeros((H, num_ids)))
+    assert got.shape == (H, num_ids) and dx is None
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
-def test_frozen_copy_shares_only_what_rnnlib_froze_itself():
-    from rnnlib._validate import freeze, frozen_copy
+@pytest.mark.parametrize("ids", [True, False])
+def test_input_term_is_W_times_x(ids):
+    p = make_rnn_problem(2, 3, 4, 5, seed=4, ids=ids)
+    x = np.eye(4)[p["x"]] if ids else p["x"]
+    np.testing.assert_allclose(input_term(p["x"], p["W"]), np.einsum("hd,btd->bth", p["W"], x),
+                               rtol=1e-14, atol=1e-15)
 
-    a = np.arange(6.0).reshape(2, 3)
-    copy = frozen_copy(a)
-    assert not np.shares_memory(copy, a) and not copy.flags.writeable
-    view = a.T
-    view.flags.writeable = False  # read-only, but a is writable underneath
-    assert not np.shares_memory(frozen_copy(view), a)
-    copy.flags.writeable = True  # a read-only array the caller owns can be unlocked
-    copy.flags.writeable = False
-    assert not np.shares_memory(frozen_copy(copy), copy)
-    states = freeze(np.arange(6.0))  # only what rnnlib froze itself is shared
-    assert frozen_copy(states) is states and frozen_copy(states[1:]).base is states
-    with pytest.raises(ValueError):
-        states[1:].flags.writeable = True  # no view of it can be unlocked
+
+@pytest.mark.parametrize("ids", [True, False])
+@pytest.mark.parametrize("kw", [{}, {"truncate": 2}, {"chunk": 2}])
+def test_rnn_backward_is_the_deltas_then_the_gradients(kw, ids):
+    """The public pieces a chapter shows compose to rnn_backward, bit for bit."""
+    p = make_rnn_problem(3, 5, 4, 3, seed=12, ids=ids)
+    _, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
+    dhs, h = p["dhs"].swapaxes(0, 1), cache["h"]
+    if "truncate" in kw:
+        ds = truncated_bptt_deltas(dhs, h, p["U"], kw["truncate"])
+    else:
+        ds = bptt_deltas(dhs, h, p["U"], kw.get("chunk"))
+    g = grads_from_deltas(ds, p["x"], h, p["W"], p["U"])
+    expected = rnn_backward(p["dhs"], cache, **kw)
+    assert list(g) == list(expected) and all(np.array_equal(g[k], expected[k]) for k in g)
+    np.testing.assert_array_equal(h[0], p["h0"])  # h[t] is h_t, h[0] the initial state
 
 
 @pytest.mark.parametrize("kw", [{}, {"truncate": 1}, {"chunk": 2}])
@@ -260,9 +262,13 @@ def test_step_backward_twice_and_mutated_output_change_nothing():
     p = make_rnn_problem(2, 1, 3, 3, seed=8, ids=False)
     h, cache = rnn_step_forward(p["x"][:, 0], p["h0"], p["W"], p["U"], p["b"])
     g1 = rnn_step_backward(p["dhs"][:, 0], cache)
-    h[...] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        h[...] = 0.0  # the cache holds h_t, so the caller gets it read-only
+    g1["dW"][...] = 0.0
     g2 = rnn_step_backward(p["dhs"][:, 0], cache)
-    assert all(np.array_equal(g1[k], g2[k]) for k in g1)
+    assert not np.array_equal(g1["dW"], g2["dW"])
+    g3 = rnn_step_backward(p["dhs"][:, 0], cache)
+    assert all(np.array_equal(g2[k], g3[k]) for k in g2)
 
 
 @pytest.mark.parametrize("D", [3, 20])  # ids: 20 > 4H takes the scatter-add way to dW
@@ -285,7 +291,7 @@ def test_float32_in_float32_out(ids, kw, D):
 def test_core_never_imports_tensorflow():
     allowed = {"tfcompat.py", "keras_interop.py"}
     package = Path(rnnlib.__file__).parent
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         if path.name in allowed:
             continue
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
