@@ -27,8 +27,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate as v
-from .rnn import _check_params
+from ._validate import (
+    check_choice,
+    check_dtype,
+    check_float_array,
+    check_positive_int,
+    check_same_dtype,
+)
+from .models import check_lm_params
 
 __all__ = [
     "basic_rnn_cell_from_params",
@@ -47,18 +53,16 @@ __all__ = [
     "simple_rnn_to_keras",
 ]
 
-LM_PARAM_NAMES = ("W", "U", "b", "V", "b_y")
-
-
 def _copy(a: np.ndarray) -> np.ndarray:
     return a.copy(order="C")
 
 
-def _check_rnn_params(W, U, b) -> tuple[int, int]:
-    """rnn_forward's check of W (H, D), U (H, H), b (H,), and one dtype; return (H, D)."""
-    H, D = _check_params(W, U, b)
-    v.check_same_dtype(W=W, U=U, b=b)
-    return H, D
+def _check_rnn_params(W, U, b) -> None:
+    """W (H, D), U (H, H), b (H,) of one float dtype, as rnn_forward checks them."""
+    H, _ = check_float_array("W", W, (None, None), allow_nonfinite=True).shape
+    check_float_array("U", U, (H, H), allow_nonfinite=True)
+    check_float_array("b", b, (H,), allow_nonfinite=True)
+    check_same_dtype(W=W, U=U, b=b)
 
 
 def _check_list(name: str, weights, n: int) -> list:
@@ -96,11 +100,11 @@ def simple_rnn_from_keras(weights) -> dict[str, np.ndarray]:
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
     kernel, recurrent_kernel, bias = _check_list("weights", weights, 3)
-    v.check_float_array("weights[0] (kernel)", kernel, (None, None))
+    check_float_array("weights[0] (kernel)", kernel, (None, None))
     D, H = kernel.shape
-    v.check_float_array("weights[1] (recurrent_kernel)", recurrent_kernel, (H, H))
-    v.check_float_array("weights[2] (bias)", bias, (H,))
-    v.check_same_dtype(kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias)
+    check_float_array("weights[1] (recurrent_kernel)", recurrent_kernel, (H, H))
+    check_float_array("weights[2] (bias)", bias, (H,))
+    check_same_dtype(kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias)
     return {"W": _copy(kernel.T), "U": _copy(recurrent_kernel.T), "b": _copy(bias)}
 
 
@@ -121,10 +125,10 @@ def _simple_rnn_cell(layer):
 
 def _assign(name: str, variable, array: np.ndarray) -> None:
     """``variable.assign(array)`` after checking shape and dtype (nothing is cast)."""
-    v.check_float_array(name, array, tuple(variable.shape))
+    check_float_array(name, array, tuple(variable.shape))
     # a tf.DType (tf-keras) or a dtype string (Keras 3)
     dtype = getattr(variable.dtype, "as_numpy_dtype", variable.dtype)
-    v.check_dtype(name, array, np.dtype(dtype))
+    check_dtype(name, array, np.dtype(dtype))
     variable.assign(array)
 
 
@@ -156,19 +160,6 @@ def get_simple_rnn_weights(layer) -> dict[str, np.ndarray]:
 # ---------------------------------------------------- the language model ----
 
 
-def _check_lm_params(params) -> tuple[int, int, int]:
-    v.check_array_dict("params", params)
-    if set(params) != set(LM_PARAM_NAMES):
-        raise ValueError(f"params: expected keys {sorted(LM_PARAM_NAMES)}, "
-                         f"got keys {sorted(params)}")
-    H, D = _check_rnn_params(params["W"], params["U"], params["b"])
-    v.check_float_array("params['V']", params["V"], (None, H))
-    K = params["V"].shape[0]
-    v.check_float_array("params['b_y']", params["b_y"], (K,))
-    v.check_same_dtype(**params)
-    return D, H, K
-
-
 def language_model_to_keras(params) -> list[np.ndarray]:
     """RNNLanguageModel.params -> the six weights of build_keras_language_model.
 
@@ -179,7 +170,7 @@ def language_model_to_keras(params) -> list[np.ndarray]:
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
-    _, H, _ = _check_lm_params(params)
+    _, H, _ = check_lm_params(params)
     p = params
     identity = np.eye(H, dtype=p["W"].dtype)
     return [_copy(p["W"].T), identity, _copy(p["U"].T), _copy(p["b"]),
@@ -201,15 +192,15 @@ def language_model_from_keras(weights) -> dict[str, np.ndarray]:
     """
     table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_list(
         "weights", weights, 6)
-    v.check_float_array("weights[0] (embeddings)", table, (None, None))
+    check_float_array("weights[0] (embeddings)", table, (None, None))
     D, E = table.shape
-    v.check_float_array("weights[1] (kernel)", kernel, (E, None))
+    check_float_array("weights[1] (kernel)", kernel, (E, None))
     H = kernel.shape[1]
-    v.check_float_array("weights[2] (recurrent_kernel)", recurrent, (H, H))
-    v.check_float_array("weights[3] (bias)", bias, (H,))
-    v.check_float_array("weights[4] (dense kernel)", dense_kernel, (H, None))
-    v.check_float_array("weights[5] (dense bias)", dense_bias, (dense_kernel.shape[1],))
-    v.check_same_dtype(embeddings=table, kernel=kernel, recurrent_kernel=recurrent,
+    check_float_array("weights[2] (recurrent_kernel)", recurrent, (H, H))
+    check_float_array("weights[3] (bias)", bias, (H,))
+    check_float_array("weights[4] (dense kernel)", dense_kernel, (H, None))
+    check_float_array("weights[5] (dense bias)", dense_bias, (dense_kernel.shape[1],))
+    check_same_dtype(embeddings=table, kernel=kernel, recurrent_kernel=recurrent,
                        bias=bias, dense_kernel=dense_kernel, dense_bias=dense_bias)
     return {"W": _copy((table @ kernel).T), "U": _copy(recurrent.T), "b": _copy(bias),
             "V": _copy(dense_kernel.T), "b_y": _copy(dense_bias)}
@@ -227,12 +218,12 @@ def language_model_grads_from_keras(grads) -> dict[str, np.ndarray]:
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
     d_table, d_recurrent, d_bias, d_dense, d_dense_bias = _check_list("grads", grads, 5)
-    v.check_float_array("grads[0] (embeddings)", d_table, (None, None))
+    check_float_array("grads[0] (embeddings)", d_table, (None, None))
     D, H = d_table.shape
-    v.check_float_array("grads[1] (recurrent_kernel)", d_recurrent, (H, H))
-    v.check_float_array("grads[2] (bias)", d_bias, (H,))
-    v.check_float_array("grads[3] (dense kernel)", d_dense, (H, None))
-    v.check_float_array("grads[4] (dense bias)", d_dense_bias, (d_dense.shape[1],))
+    check_float_array("grads[1] (recurrent_kernel)", d_recurrent, (H, H))
+    check_float_array("grads[2] (bias)", d_bias, (H,))
+    check_float_array("grads[3] (dense kernel)", d_dense, (H, None))
+    check_float_array("grads[4] (dense bias)", d_dense_bias, (d_dense.shape[1],))
     return {"W": _copy(d_table.T), "U": _copy(d_recurrent.T), "b": _copy(d_bias),
             "V": _copy(d_dense.T), "b_y": _copy(d_dense_bias)}
 
@@ -257,14 +248,14 @@ def build_keras_language_model(input_size, hidden_size, output_size=None, *,
     import_tensorflow()
     import keras
 
-    D = v.check_positive_int("input_size", input_size)
-    H = v.check_positive_int("hidden_size", hidden_size)
-    K = D if output_size is None else v.check_positive_int("output_size", output_size)
-    v.check_choice("dtype", dtype, ("float32", "float64"))
+    D = check_positive_int("input_size", input_size)
+    H = check_positive_int("hidden_size", hidden_size)
+    K = D if output_size is None else check_positive_int("output_size", output_size)
+    check_choice("dtype", dtype, ("float32", "float64"))
     if batch_size is not None:
-        batch_size = v.check_positive_int("batch_size", batch_size)
+        batch_size = check_positive_int("batch_size", batch_size)
     if seq_len is not None:
-        seq_len = v.check_positive_int("seq_len", seq_len)
+        seq_len = check_positive_int("seq_len", seq_len)
     if stateful and batch_size is None:
         raise ValueError("batch_size: expected an integer when stateful=True "
                          "(Keras keeps one state per batch row), got None")
@@ -329,7 +320,7 @@ def basic_rnn_cell_from_params(W, U, b) -> list[np.ndarray]:
     shape (D + H, H), rows 0..D-1 for the input and rows D..D+H-1 for the state;
     ``bias = b`` (H,).
 
-    Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+    Derived in: Chapter 4, The source's BasicRNNCell, really run (book/04b_basic_rnn_cell.ipynb)
     """
     _check_rnn_params(W, U, b)
     return [np.concatenate([W.T, U.T], axis=0), _copy(b)]
@@ -345,13 +336,13 @@ def params_from_basic_rnn_cell(weights) -> dict[str, np.ndarray]:
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
     kernel, bias = _check_list("weights", weights, 2)
-    v.check_float_array("weights[0] (kernel)", kernel, (None, None))
+    check_float_array("weights[0] (kernel)", kernel, (None, None))
     rows, H = kernel.shape
     if rows <= H:
         raise ValueError("weights[0] (kernel): expected shape (D + H, H) with D >= 1, "
                          f"got shape {kernel.shape}")
-    v.check_float_array("weights[1] (bias)", bias, (H,))
-    v.check_same_dtype(kernel=kernel, bias=bias)
+    check_float_array("weights[1] (bias)", bias, (H,))
+    check_same_dtype(kernel=kernel, bias=bias)
     D = rows - H
     return {"W": _copy(kernel[:D].T), "U": _copy(kernel[D:].T), "b": _copy(bias)}
 

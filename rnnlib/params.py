@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate as v
+from ._validate import check_array_dict, check_dtype, check_float_array
 
 
 def save_params(path, params):
@@ -16,7 +16,7 @@ def save_params(path, params):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_array_dict("params", params)
+    check_array_dict("params", params)
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -43,14 +43,14 @@ def load_params(path, expected_shapes=None):
     with np.load(path, allow_pickle=False) as data:
         loaded = {name: data[name] for name in data.files}
     if shapes is None:
-        return v.check_array_dict("path", loaded)
+        return check_array_dict("path", loaded)
     for name in shapes:
         if name not in loaded:
             raise ValueError(f"{name}: expected an array {name!r} in {path}, got keys {sorted(loaded)}")
     for name, a in loaded.items():
         if name not in shapes:
             raise ValueError(f"{name}: expected only keys {sorted(shapes)} in {path}, got {name!r}")
-        v.check_float_array(name, a, tuple(shapes[name]))
+        check_float_array(name, a, tuple(shapes[name]))
         if like is not None:
-            v.check_dtype(name, a, like[name].dtype)
+            check_dtype(name, a, like[name].dtype)
     return loaded

@@ -17,27 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate as v
+from ._validate import as_generator, check_float_array, check_ids, check_inputs, check_positive_int
 from .layers import affine_backward, affine_forward
 from .loss import sequence_cross_entropy, softmax
-from .models import RNNLanguageModel
+from .models import LM_PARAM_NAMES, RNNLanguageModel, init_lm_params, lm_grads
 from .rnn import rnn_backward, rnn_forward
-
-_ENC_KEYS = ("W", "U", "b")
-_DEC_KEYS = ("W", "U", "b", "V", "b_y")
 
 
 def _check_lengths(name, lengths, B, T):
     """None, or an integer array (B,) with every entry in [1, T]; returned unchanged."""
-    if lengths is None:
-        return None
-    if not isinstance(lengths, np.ndarray) or not np.issubdtype(lengths.dtype, np.integer):
-        raise TypeError(f"{name}: expected an integer numpy array of shape ({B},), "
-                        f"got {v._describe(lengths)}")
-    v.check_shape(name, lengths, (B,))
-    if lengths.min() < 1 or lengths.max() > T:
-        raise ValueError(f"{name}: expected lengths in [1, {T}] (the padded length), "
-                         f"got values from {lengths.min()} to {lengths.max()}")
+    if lengths is not None:
+        check_ids(name, lengths, (B,), None)
+        if lengths.min() < 1 or lengths.max() > T:
+            raise ValueError(f"{name}: expected lengths in [1, {T}] (the padded length), "
+                             f"got values from {lengths.min()} to {lengths.max()}")
     return lengths
 
 
@@ -79,11 +72,10 @@ class RNNClassifier:
 
     def __init__(self, input_size, hidden_size, num_classes, *, rng, dtype=np.float64,
                  init_scale=None):
-        C = v.check_positive_int("num_classes", num_classes)
-        like = RNNLanguageModel(input_size, hidden_size, C, rng=rng, dtype=dtype,
-                                init_scale=init_scale)
-        self.params = like.params
-        self.input_size, self.hidden_size = like.input_size, like.hidden_size
+        C = check_positive_int("num_classes", num_classes)
+        self.params = init_lm_params(input_size, hidden_size, C, rng=rng, dtype=dtype,
+                                     init_scale=init_scale)
+        self.hidden_size, self.input_size = self.params["W"].shape
         self.num_classes = C
 
     def forward(self, x, lengths=None):
@@ -99,9 +91,9 @@ class RNNClassifier:
         hs, rnn_cache = rnn_forward(x, None, p["W"], p["U"], p["b"])
         lengths = _check_lengths("lengths", lengths, *x.shape[:2])
         h_last = _last_states(hs, lengths)
-        logits, out_cache = affine_forward(h_last, p["V"], p["b_y"])
+        logits, out_cache = affine_forward(h_last, p["V"], p["b_y"])  # z = V h_last + b_y
         cache = {"rnn": rnn_cache, "out": out_cache, "h_last": h_last.copy(),
-                 "lengths": None if lengths is None else v.frozen_copy(lengths)}
+                 "lengths": lengths, "hs_shape": hs.shape}
         return logits, cache
 
     def backward(self, dlogits, cache):
@@ -112,13 +104,11 @@ class RNNClassifier:
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
-        B = cache["out"]["h"].shape[0]
-        v.check_float_array("dlogits", dlogits, (B, self.num_classes))
+        check_float_array("dlogits", dlogits, (cache["hs_shape"][0], self.num_classes))
         g_out = affine_backward(dlogits, cache["out"])
-        dhs = _scatter_last(g_out["dh"], cache["rnn"]["hs"].shape, cache["lengths"])
+        dhs = _scatter_last(g_out["dh"], cache["hs_shape"], cache["lengths"])  # dL/dh_t
         g_rnn = rnn_backward(dhs, cache["rnn"])
-        return {"W": g_rnn["dW"], "U": g_rnn["dU"], "b": g_rnn["db"],
-                "V": g_out["dV"], "b_y": g_out["db_y"]}
+        return lm_grads(g_rnn, g_out)
 
     def loss(self, x, y, lengths=None, reduction="mean"):
         """Cross-entropy of the labels y (B,) integers in [0, C), and its gradients.
@@ -129,7 +119,7 @@ class RNNClassifier:
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
         logits, cache = self.forward(x, lengths)
-        v.check_ids("y", y, (x.shape[0],), self.num_classes)
+        check_ids("y", y, (x.shape[0],), self.num_classes)
         # One label per sequence is a sequence loss over a single step.
         loss, dlogits = sequence_cross_entropy(logits[:, None], y[:, None],
                                                reduction=reduction)
@@ -168,19 +158,21 @@ class Seq2Seq:
 
     def __init__(self, src_size, tgt_vocab, hidden_size, *, rng, dtype=np.float64,
                  init_scale=None):
-        S = v.check_positive_int("src_size", src_size)
-        K = v.check_positive_int("tgt_vocab", tgt_vocab)
-        H = v.check_positive_int("hidden_size", hidden_size)
-        rng = v.as_generator(rng)
+        S = check_positive_int("src_size", src_size)
+        K = check_positive_int("tgt_vocab", tgt_vocab)
+        H = check_positive_int("hidden_size", hidden_size)
+        rng = as_generator(rng)
         # Each part is drawn as a language model's parameters (encoder: V, b_y unused).
-        enc = RNNLanguageModel(S, H, 1, rng=rng, dtype=dtype, init_scale=init_scale)
-        dec = RNNLanguageModel(K, H, K, rng=rng, dtype=dtype, init_scale=init_scale)
-        self.params = {f"enc_{k}": enc.params[k] for k in _ENC_KEYS}
-        self.params.update({f"dec_{k}": dec.params[k] for k in _DEC_KEYS})
+        enc = init_lm_params(S, H, 1, rng=rng, dtype=dtype, init_scale=init_scale)
+        dec = init_lm_params(K, H, K, rng=rng, dtype=dtype, init_scale=init_scale)
+        self.params = {f"enc_{k}": enc[k] for k in ("W", "U", "b")}
+        self.params.update({f"dec_{k}": dec[k] for k in LM_PARAM_NAMES})
         self.src_size, self.tgt_vocab, self.hidden_size = S, K, H
 
-    def _p(self, prefix, keys):
-        return [self.params[f"{prefix}_{k}"] for k in keys]
+    @property
+    def decoder(self):
+        """The decoder as an ``RNNLanguageModel`` sharing this model's ``dec_*`` arrays."""
+        return RNNLanguageModel.from_params({k: self.params[f"dec_{k}"] for k in LM_PARAM_NAMES})
 
     def encode(self, src, src_lengths=None):
         """The encoder's last hidden state (B, H): the decoder's initial state.
@@ -190,11 +182,11 @@ class Seq2Seq:
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
-        v.check_inputs("src", src, (None, None), self.src_size)
-        hs, cache = rnn_forward(src, None, *self._p("enc", _ENC_KEYS))
+        check_inputs("src", src, (None, None), self.src_size)
+        p = self.params
+        hs, rnn_cache = rnn_forward(src, None, p["enc_W"], p["enc_U"], p["enc_b"])
         src_lengths = _check_lengths("src_lengths", src_lengths, *src.shape[:2])
-        lengths = None if src_lengths is None else v.frozen_copy(src_lengths)
-        cache = {"rnn": cache, "lengths": lengths}
+        cache = {"rnn": rnn_cache, "lengths": src_lengths, "hs_shape": hs.shape}
         return _last_states(hs, src_lengths), cache
 
     def forward(self, src, tgt_in, src_lengths=None):
@@ -207,10 +199,10 @@ class Seq2Seq:
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
         context, enc_cache = self.encode(src, src_lengths)
-        v.check_ids("tgt_in", tgt_in, (src.shape[0], None), self.tgt_vocab)
-        W, U, b, V, b_y = self._p("dec", _DEC_KEYS)
-        hs, dec_cache = rnn_forward(tgt_in, context, W, U, b)
-        logits, out_cache = affine_forward(hs, V, b_y)
+        check_ids("tgt_in", tgt_in, (src.shape[0], None), self.tgt_vocab)
+        p = self.params
+        hs, dec_cache = rnn_forward(tgt_in, context, p["dec_W"], p["dec_U"], p["dec_b"])  # h_0 = c
+        logits, out_cache = affine_forward(hs, p["dec_V"], p["dec_b_y"])
         cache = {"enc": enc_cache, "dec": dec_cache, "out": out_cache,
                  "context": context.copy()}
         return logits, cache
@@ -226,11 +218,10 @@ class Seq2Seq:
         g_out = affine_backward(dlogits, cache["out"])
         g_dec = rnn_backward(g_out["dh"], cache["dec"])
         enc = cache["enc"]
-        dhs = _scatter_last(g_dec["dh0"], enc["rnn"]["hs"].shape, enc["lengths"])
+        dhs = _scatter_last(g_dec["dh0"], enc["hs_shape"], enc["lengths"])  # dL/dc enters here
         g_enc = rnn_backward(dhs, enc["rnn"])
-        grads = {f"enc_{k}": g_enc[f"d{k}"] for k in _ENC_KEYS}
-        grads.update({"dec_W": g_dec["dW"], "dec_U": g_dec["dU"], "dec_b": g_dec["db"],
-                      "dec_V": g_out["dV"], "dec_b_y": g_out["db_y"]})
+        grads = {"enc_W": g_enc["dW"], "enc_U": g_enc["dU"], "enc_b": g_enc["db"]}
+        grads.update({f"dec_{k}": g for k, g in lm_grads(g_dec, g_out).items()})
         return grads
 
     def loss(self, src, tgt_in, tgt_out, mask=None, reduction="sum", src_lengths=None):
@@ -244,7 +235,7 @@ class Seq2Seq:
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
         logits, cache = self.forward(src, tgt_in, src_lengths)
-        v.check_ids("tgt_out", tgt_out, tgt_in.shape, self.tgt_vocab)
+        check_ids("tgt_out", tgt_out, tgt_in.shape, self.tgt_vocab)
         loss, dlogits = sequence_cross_entropy(logits, tgt_out, mask=mask,
                                                reduction=reduction)
         return loss, self.backward(dlogits, cache)
@@ -261,15 +252,14 @@ class Seq2Seq:
         """
         for name, token in (("start_id", start_id), ("end_id", end_id)):
             if token is not None:
-                v.check_positive_int(name, token, allow_zero=True)
+                check_positive_int(name, token, allow_zero=True)
                 if token >= self.tgt_vocab:
                     raise ValueError(f"{name}: expected an id in [0, {self.tgt_vocab}), "
                                      f"got {token}")
-        max_len = v.check_positive_int("max_len", max_len, allow_zero=True)
+        max_len = check_positive_int("max_len", max_len, allow_zero=True)
         context, _ = self.encode(src, src_lengths)
-        decoder = RNNLanguageModel.from_params(dict(zip(_DEC_KEYS, self._p("dec", _DEC_KEYS), strict=True)))
         start = np.full((src.shape[0], 1), start_id, dtype=np.int64)
-        out = decoder.sample(start, max_len, greedy=True, h0=context)
+        out = self.decoder.sample(start, max_len, greedy=True, h0=context)
         if end_id is not None:
             out[np.cumsum(out == end_id, axis=1) > 0] = end_id  # first end_id onwards
         return out

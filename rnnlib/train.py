@@ -10,29 +10,17 @@ import math
 
 import numpy as np
 
-from . import _validate as v
+from ._validate import (
+    as_generator,
+    check_ids,
+    check_inputs,
+    check_mask,
+    check_positive_float,
+    check_positive_int,
+)
 from .data import iter_chunks, num_chunks
 from .loss import log_softmax
 from .optim import clip_by_global_norm, global_norm
-
-
-def _progress_bar(progress, total, desc):
-    """None/False: no bar; True: a tqdm bar; a callable: called as progress(step, info)."""
-    if progress is None or progress is False:
-        return None, None
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, leave=False), None
-    if callable(progress):
-        return None, progress
-    raise TypeError(f"progress: expected None, a bool or a callable, got {type(progress).__name__}")
-
-
-def _check_optimizer(optimizer):
-    if not callable(getattr(optimizer, "step", None)):
-        raise TypeError(f"optimizer: expected an object with a step(params, grads) method, got "
-                        f"{type(optimizer).__name__}")
 
 
 def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=None,
@@ -41,89 +29,54 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
 
     model: an ``RNNLanguageModel`` (anything with ``params``, ``hidden_size`` and
     ``loss(x, y, h0=...) -> (loss, grads, h_last)``); streams: (B, L) ids from
-    ``batchify``; seq_len: T, the chunk length (the gradient flows back at most T
-    steps); optimizer: ``SGD``/``Adagrad`` (``step(params, grads)``); steps: the number
-    of updates; max_norm: clip the gradient to this global norm (None: no clipping).
+    ``batchify``; seq_len: T, the chunk length; optimizer: ``SGD``/``Adagrad``;
+    steps: the number of updates; max_norm: clip the gradient to this global norm
+    (None: no clipping). Each update reads the next chunk (B, T) of every stream from
+    the state the previous chunk ended with (zeros at the start of each pass), and
+    minimises the loss summed over the T steps and averaged over the B streams; no
+    gradient crosses a chunk boundary, and a short last chunk is skipped.
 
-    Each update reads the next chunk (B, T) of every stream, starting from the hidden
-    state the previous chunk ended with (zeros at the start of each pass over the
-    streams), and minimises the loss summed over the T steps and averaged over the B
-    streams. The state is carried forward but no gradient flows back across a chunk
-    boundary. Short last chunks are skipped, so every update sees T steps.
+    With ``val_streams``, ``bits_per_char`` is measured every ``eval_every`` updates
+    and after the last. ``progress``: None (silent), True (a tqdm bar) or a callable
+    ``progress(step, info)``, called after each update with ``info`` holding its
+    ``loss`` (and ``val_bpc`` after an evaluation). A loss that is not finite stops
+    the loop with a ``ValueError``. The loop draws no random numbers.
 
-    With ``val_streams`` and ``eval_every``, the validation bits per character
-    (``bits_per_char``) are measured every ``eval_every`` updates and after the last.
-    The loop draws no random numbers: the model's initial parameters, set by its
-    ``rng``, and the data decide every result. ``progress``: None (silent, the
-    default), True (a tqdm bar, for interactive use) or a callable
-    ``progress(step, info)``, called after each update with the update's number
-    (from 1) and a dict holding its ``loss`` (and ``val_bpc`` after an evaluation).
-
-    Returns a dict of arrays: ``loss`` (steps,) the training loss of each update
-    (nats per T characters of a stream, before the update), ``grad_norm`` (steps,)
-    the global norm before clipping, and ``val_step``, ``val_bpc`` (the evaluations).
+    Returns a dict of arrays: ``loss`` (steps,), each update's loss before it (nats per
+    T characters of a stream), ``grad_norm`` (steps,), the norm before clipping, and
+    ``val_step``, ``val_bpc``, the evaluations.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("streams", streams, (None, None), model.input_size)
-    T = v.check_positive_int("seq_len", seq_len)
-    steps = v.check_positive_int("steps", steps)
-    _check_optimizer(optimizer)
-    if max_norm is not None:
-        max_norm = v.check_positive_float("max_norm", max_norm)
-    if val_streams is not None:
-        v.check_ids("val_streams", val_streams, (None, None), model.input_size)
-        every = steps if eval_every is None else eval_every
-        eval_every = v.check_positive_int("eval_every", every)
-    if num_chunks(streams, T, drop_last=True) == 0:
-        raise ValueError(f"streams: expected more than seq_len = {T} columns, "
-                         f"got shape {streams.shape}")
-    B = streams.shape[0]
-    dtype = model.params["W"].dtype
-    bar, callback = _progress_bar(progress, steps, "training")
-
-    losses, norms, val_step, val_bpc = [], [], [], []
+    B, T, eval_every, report = _check_lm_training(model, streams, seq_len, optimizer, steps, max_norm,
+                                                  val_streams, eval_every, progress)
+    history = {"loss": [], "grad_norm": [], "val_step": [], "val_bpc": []}
     step = 0
-    try:
-        while step < steps:
-            h = np.zeros((B, model.hidden_size), dtype=dtype)  # a new pass over the text
-            for x, y in iter_chunks(streams, T, drop_last=True):
-                loss, grads, h = model.loss(x, y, h0=h, reduction="sum")
-                grads = {k: g / B for k, g in grads.items()}
-                norm = _clip_and_step(optimizer, model.params, grads, max_norm)
-                losses.append(float(loss) / B)
-                norms.append(norm)
-                step += 1
-                info = {"loss": losses[-1]}
-                if val_streams is not None and (step % eval_every == 0 or step == steps):
-                    val_step.append(step)
-                    val_bpc.append(bits_per_char(model, val_streams))
-                    info["val_bpc"] = val_bpc[-1]
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix({k: round(val, 3) for k, val in info.items()})
-                if callback is not None:
-                    callback(step, info)
-                if step == steps:
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-    return {"loss": np.array(losses), "grad_norm": np.array(norms),
-            "val_step": np.array(val_step, dtype=np.int64), "val_bpc": np.array(val_bpc)}
-
-
-def _clip_and_step(optimizer, params, grads, max_norm):
-    """Clip ``grads`` by global norm (unless ``max_norm`` is None) and update ``params``.
-
-    Returns the norm before clipping.
-    """
-    if max_norm is None:
-        norm = global_norm(grads)
-    else:
-        grads, norm = clip_by_global_norm(grads, max_norm)
-    optimizer.step(params, grads)
-    return norm
+    while step < steps:
+        h = np.zeros((B, model.hidden_size), dtype=model.params["W"].dtype)  # a new pass: h_0 = 0
+        for x, y in iter_chunks(streams, T, drop_last=True):
+            loss, grads, h = model.loss(x, y, h0=h)       # BPTT inside the chunk; h carries on
+            step += 1
+            _check_loss(loss, step)
+            grads = {k: g / B for k, g in grads.items()}  # the mean over the B streams
+            if max_norm is None:
+                norm = global_norm(grads)
+            else:
+                grads, norm = clip_by_global_norm(grads, max_norm)
+            optimizer.step(model.params, grads)
+            history["loss"].append(float(loss) / B)
+            history["grad_norm"].append(norm)
+            info = {"loss": history["loss"][-1]}
+            if val_streams is not None and (step % eval_every == 0 or step == steps):
+                info["val_bpc"] = bits_per_char(model, val_streams)
+                history["val_step"].append(step)
+                history["val_bpc"].append(info["val_bpc"])
+            if report:
+                report(step, info)
+            if step == steps:
+                break
+    return {k: np.array(a, dtype=np.int64 if k == "val_step" else np.float64)
+            for k, a in history.items()}
 
 
 def bits_per_char(model, streams, *, seq_len=100):
@@ -137,8 +90,8 @@ def bits_per_char(model, streams, *, seq_len=100):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("streams", streams, (None, None), model.input_size)
-    T = v.check_positive_int("seq_len", seq_len)
+    check_ids("streams", streams, (None, None), model.input_size)
+    T = check_positive_int("seq_len", seq_len)
     B = streams.shape[0]
     h = np.zeros((B, model.hidden_size), dtype=model.params["W"].dtype)
     total, count = 0.0, 0
@@ -161,10 +114,10 @@ def unigram_bits_per_char(train_ids, eval_ids, vocab_size, *, alpha=1.0):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    K = v.check_positive_int("vocab_size", vocab_size)
-    v.check_ids("train_ids", np.asarray(train_ids).reshape(-1), (None,), K)
-    v.check_ids("eval_ids", np.asarray(eval_ids).reshape(-1), (None,), K)
-    alpha = v.check_positive_float("alpha", alpha)
+    K = check_positive_int("vocab_size", vocab_size)
+    check_ids("train_ids", np.asarray(train_ids).reshape(-1), (None,), K)
+    check_ids("eval_ids", np.asarray(eval_ids).reshape(-1), (None,), K)
+    alpha = check_positive_float("alpha", alpha)
     counts = np.bincount(np.asarray(train_ids).reshape(-1), minlength=K) + alpha
     logp = np.log2(counts / counts.sum())
     return float(-logp[np.asarray(eval_ids).reshape(-1)].mean())
@@ -190,50 +143,28 @@ def train_minibatches(model, data, *, optimizer, steps, batch_size, rng, max_nor
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    if not isinstance(data, dict) or not data:
-        raise TypeError(f"data: expected a non-empty dict of numpy arrays, got {type(data).__name__}")
-    N = None
-    for key, a in data.items():
-        if not isinstance(a, np.ndarray) or a.ndim == 0:
-            raise TypeError(f"data[{key!r}]: expected a numpy array with a first (example) axis, got "
-                            f"{type(a).__name__}")
-        if N is None:
-            N, first = a.shape[0], key
-        elif a.shape[0] != N:
-            raise ValueError(f"data[{key!r}]: expected {N} rows like data[{first!r}], got shape {a.shape}")
-    loss_kwargs = {} if loss_kwargs is None else dict(loss_kwargs)
-    _check_optimizer(optimizer)
-    steps = v.check_positive_int("steps", steps)
-    batch_size = v.check_positive_int("batch_size", batch_size)
-    if batch_size > N:
-        raise ValueError(f"batch_size: expected at most the {N} examples of data, got {batch_size}")
-    rng = v.as_generator(rng)
-    if max_norm is not None:
-        max_norm = v.check_positive_float("max_norm", max_norm)
-    bar, callback = _progress_bar(progress, steps, "training")
-
-    losses, norms = [], []
-    try:
-        while len(losses) < steps:
-            order = rng.permutation(N)
-            for start in range(0, N - batch_size + 1, batch_size):
-                rows = order[start : start + batch_size]
-                out = model.loss(**{k: a[rows] for k, a in data.items()}, **loss_kwargs)
-                loss, grads = out[0], out[1]
-                norm = _clip_and_step(optimizer, model.params, grads, max_norm)
-                losses.append(float(loss))
-                norms.append(norm)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=round(losses[-1], 3))
-                if callback is not None:
-                    callback(len(losses), {"loss": losses[-1]})
-                if len(losses) == steps:
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-    return {"loss": np.array(losses), "grad_norm": np.array(norms)}
+    N, rng, report = _check_minibatch_training(data, optimizer, steps, batch_size, rng, max_norm, progress)
+    loss_kwargs = loss_kwargs or {}
+    history = {"loss": [], "grad_norm": []}
+    while len(history["loss"]) < steps:
+        order = rng.permutation(N)  # a new epoch: every row once, in a new order
+        for start in range(0, N - batch_size + 1, batch_size):
+            rows = order[start : start + batch_size]
+            loss, grads = model.loss(**{k: a[rows] for k, a in data.items()}, **loss_kwargs)[:2]
+            step = len(history["loss"]) + 1
+            _check_loss(loss, step)
+            if max_norm is None:
+                norm = global_norm(grads)
+            else:
+                grads, norm = clip_by_global_norm(grads, max_norm)
+            optimizer.step(model.params, grads)
+            history["loss"].append(float(loss))
+            history["grad_norm"].append(norm)
+            if report:
+                report(step, {"loss": history["loss"][-1]})
+            if step == steps:
+                break
+    return {k: np.array(a) for k, a in history.items()}
 
 
 def seq2seq_exact_match(model, src, tgt_out, mask, *, start_id, end_id, src_lengths=None):
@@ -247,11 +178,79 @@ def seq2seq_exact_match(model, src, tgt_out, mask, *, start_id, end_id, src_leng
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("tgt_out", tgt_out, (None, None), None)
-    keep = v.check_mask("mask", mask, tgt_out.shape)
-    if not isinstance(src, np.ndarray) or src.shape[0] != tgt_out.shape[0]:
-        raise ValueError(f"src: expected {tgt_out.shape[0]} rows like tgt_out, "
-                         f"got {v._describe(src)}")
+    check_ids("tgt_out", tgt_out, (None, None), None)
+    keep = check_mask("mask", mask, tgt_out.shape)
+    check_inputs("src", src, (tgt_out.shape[0], None), None)  # one source per target
     out = model.greedy_decode(src, start_id, tgt_out.shape[1], src_lengths=src_lengths,
                               end_id=end_id)
     return np.all((out == tgt_out) | ~keep, axis=1)
+
+
+# ------------------------------------------------------------- argument checks --
+
+
+def _check_loss(loss, step):
+    if not np.isfinite(loss):
+        raise ValueError(f"loss: expected a finite value, got {float(loss)} at step {step} "
+                         "(is the learning rate too large for the model?)")
+
+
+def _check_common(optimizer, steps, max_norm):
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"optimizer: expected an object with a step(params, grads) method, got "
+                        f"{type(optimizer).__name__}")
+    if max_norm is not None:
+        check_positive_float("max_norm", max_norm)
+    return check_positive_int("steps", steps)
+
+
+def _reporter(progress, steps):
+    """None/False: None; True: ``report(step, info)`` updating a tqdm bar; a callable: itself."""
+    if progress is None or progress is False or callable(progress):
+        return progress or None
+    if progress is not True:
+        raise TypeError(f"progress: expected None, a bool or a callable, got {type(progress).__name__}")
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=steps, desc="training", leave=False)
+
+    def report(step, info):
+        bar.update(1)
+        bar.set_postfix({k: round(x, 3) for k, x in info.items()})
+        if step == steps:
+            bar.close()
+
+    return report
+
+
+def _check_lm_training(model, streams, seq_len, optimizer, steps, max_norm, val_streams, eval_every,
+                       progress):
+    """train_language_model's arguments; returns B, T, eval_every and the reporter."""
+    check_ids("streams", streams, (None, None), model.input_size)
+    T = check_positive_int("seq_len", seq_len)
+    steps = _check_common(optimizer, steps, max_norm)
+    if val_streams is not None:
+        check_ids("val_streams", val_streams, (None, None), model.input_size)
+        eval_every = check_positive_int("eval_every", steps if eval_every is None else eval_every)
+    if num_chunks(streams, T, drop_last=True) == 0:
+        raise ValueError(f"streams: expected more than seq_len = {T} columns, got shape {streams.shape}")
+    return streams.shape[0], T, eval_every, _reporter(progress, steps)
+
+
+def _check_minibatch_training(data, optimizer, steps, batch_size, rng, max_norm, progress):
+    """train_minibatches' arguments; returns N (examples), the generator and the reporter."""
+    if not isinstance(data, dict) or not data:
+        raise TypeError(f"data: expected a non-empty dict of numpy arrays, got {type(data).__name__}")
+    first = next(iter(data))
+    for key, a in data.items():
+        if not isinstance(a, np.ndarray) or a.ndim == 0:
+            raise TypeError(f"data[{key!r}]: expected a numpy array with a first (example) axis, got "
+                            f"{type(a).__name__}")
+        if a.shape[0] != data[first].shape[0]:
+            raise ValueError(f"data[{key!r}]: expected {data[first].shape[0]} rows like data[{first!r}], "
+                             f"got shape {a.shape}")
+    N = data[first].shape[0]
+    steps = _check_common(optimizer, steps, max_norm)
+    if check_positive_int("batch_size", batch_size) > N:
+        raise ValueError(f"batch_size: expected at most the {N} examples of data, got {batch_size}")
+    return N, as_generator(rng), _reporter(progress, steps)

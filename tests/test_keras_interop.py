@@ -18,6 +18,7 @@ from conftest import as64, make_rnn_problem, raises_naming
 
 import rnnlib
 from rnnlib import keras_interop as ki
+from rnnlib.models import LM_PARAM_NAMES
 
 # Keras in float32 against rnnlib in float64 on the same float32-rounded weights: the
 # difference is Keras' float32 rounding (unit roundoff 6e-8) carried through T steps and
@@ -277,7 +278,7 @@ def test_language_model_logits_loss_and_every_gradient_agree(dtype, rtol):
     loss, grads, _ = lm.loss(x, y)
     assert_close("logits of Embedding(W.T) -> SimpleRNN -> Dense(V.T, b_y)", logits_k, logits, rtol)
     assert_close("summed cross-entropy", loss_k, loss, rtol)
-    for name in ki.LM_PARAM_NAMES:
+    for name in LM_PARAM_NAMES:
         assert_close(f"gradient of {name}", grads_k[name], grads[name], rtol)
 
 
@@ -323,10 +324,10 @@ def test_stateful_keras_chunk_by_chunk_equals_rnnlib_chunked_truncated_bptt(dtyp
         _, loss_k, grads_k = keras_lm_loss_and_grads(model, xc, yc)
         loss, grads, h = lm.loss(xc, yc, h0=h)  # the last state carried in, no gradient across
         assert_close(f"chunk at {start}: loss", loss_k, loss, rtol)
-        for name in ki.LM_PARAM_NAMES:
+        for name in LM_PARAM_NAMES:
             assert_close(f"chunk at {start}: gradient of {name}", grads_k[name], grads[name], rtol)
         assert_close(f"chunk at {start}: carried state", model.get_layer("rnn").states[0].numpy(), h, rtol)
         total = {k: total[k] + grads[k] for k in total}
     _, whole, _ = lm.loss(x, y, chunk=chunk)
-    for name in ki.LM_PARAM_NAMES:  # the per-chunk gradients sum to rnn_backward(chunk=c) on the whole
+    for name in LM_PARAM_NAMES:  # the per-chunk gradients sum to rnn_backward(chunk=c) on the whole
         assert_close(f"sum over chunks vs chunk={chunk}: {name}", total[name], whole[name], FLOAT64_RTOL)
