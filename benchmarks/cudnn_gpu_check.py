@@ -14,7 +14,7 @@ reports the largest absolute differences of y, h_n and c_n.
 TensorFlow aborts the whole process when a params size does not match (a CHECK in
 its kernels), so the cases run in child processes: a crash costs one case, not the
 table. ``--packing auto`` tries CudnnRNNCanonicalToParams first and, for the cases
-where that fails, concatenates the buffer itself (see rnnlib.cudnn_tf.pack_params).
+where that fails, concatenates the buffer itself (see rnnlib.cudnn.tf_ops.pack_params).
 Exit status 0 when every linear-input case agrees within --atol.
 """
 
@@ -41,7 +41,7 @@ B, T, D, H, LAYERS = 3, 6, 3, 4, 2
 def run_case(mode: str, direction: str, input_mode: str, packing: str, op: str) -> dict:
     """One comparison, in this process; returns the differences (or the error)."""
     from rnnlib.cudnn import cudnn_rnn_forward, init_cudnn_params
-    from rnnlib.cudnn_tf import cudnn_tf_forward
+    from rnnlib.cudnn.tf_ops import cudnn_tf_forward
 
     rng = np.random.default_rng(0)
     dirs = 2 if direction == "bidirectional" else 1

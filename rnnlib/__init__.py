@@ -40,8 +40,15 @@ __all__ = [
 ]
 
 # cuDNN modes (Chapter 5)
-from .cudnn import cudnn_rnn_backward, cudnn_rnn_forward, init_cudnn_params  # noqa: E402
-from .cudnn_convert import canonical_to_params, keras_to_params, params_to_canonical, params_to_keras  # noqa: E402
+from .cudnn import (  # noqa: E402
+    canonical_to_params,
+    cudnn_rnn_backward,
+    cudnn_rnn_forward,
+    init_cudnn_params,
+    keras_to_params,
+    params_to_canonical,
+    params_to_keras,
+)
 
 __all__ += [
     "canonical_to_params",

@@ -1,22 +1,30 @@
-"""Tests of rnnlib.cudnn (numpy cuDNN modes) and rnnlib.cudnn_convert; numpy only."""
+"""Tests of rnnlib.cudnn: the numpy cuDNN modes and the layout conversions; numpy only."""
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from conftest import raises_naming
 
 from rnnlib.cudnn import (
+    CELLS,
     DIRECTIONS,
     INPUT_MODES,
     MODES,
+    canonical_to_params,
     cudnn_rnn_backward,
     cudnn_rnn_forward,
     init_cudnn_params,
+    keras_to_params,
     named_params,
     param_names,
+    params_to_canonical,
+    params_to_keras,
+    pseudo_layer_backward,
+    pseudo_layer_forward,
 )
-from rnnlib.cudnn_convert import canonical_to_params, keras_to_params, params_to_canonical, params_to_keras
 from rnnlib.gradcheck import gradient_check
 
 # Five-point central differences (rnnlib.gradcheck, order=4) with step EPS in float64.
@@ -188,6 +196,54 @@ def test_relu_has_zero_derivative_at_zero_as_in_tensorflow_and_pytorch():
     y, _, _, cache = cudnn_rnn_forward(x, None, None, params, "rnn_relu")
     dx, dh0, _, grads = cudnn_rnn_backward(np.ones_like(y), np.ones((1, B, H)), None, cache)
     assert not dx.any() and not dh0.any() and not any(g.any() for g in grads[0].values())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_one_layer_network_is_one_pseudo_layer_run_with_its_cells_step_pair(mode):
+    """The public pieces compose as the chapter says: CELLS picks a step pair per mode, and
+    pseudo_layer_forward/backward over one cell is the whole one-layer network."""
+    assert set(CELLS) == set(MODES) and all(callable(f) and callable(b) for f, b in CELLS.values())
+    params, x, h0, c0, rng = _setup(mode, "unidirectional", 1, "linear")
+    y, h_n, c_n, cache = cudnn_rnn_forward(x, h0, c0, params, mode)
+    hs, h, c, layer_cache = pseudo_layer_forward(mode, x, params[0], h0[0], None if c0 is None else c0[0])
+    np.testing.assert_array_equal(hs, y)
+    np.testing.assert_array_equal(h, h_n[0])
+    dy, dh_n = rng.normal(size=y.shape), rng.normal(size=h_n.shape)
+    dc_n = rng.normal(size=h_n.shape) if mode == "lstm" else None
+    dx, dh0, dc0, grads = cudnn_rnn_backward(dy, dh_n, dc_n, cache)
+    got = pseudo_layer_backward(dy, dh_n[0], None if dc_n is None else dc_n[0], params[0], layer_cache)
+    np.testing.assert_array_equal(got[0], dx)
+    np.testing.assert_array_equal(got[1], dh0[0])
+    if mode == "lstm":
+        np.testing.assert_array_equal(c, c_n[0])
+        np.testing.assert_array_equal(got[2], dc0[0])
+    else:
+        assert c is None and got[2] is None
+    assert all(np.array_equal(got[3][k], grads[0][k]) for k in params[0])
+
+
+def test_parameters_are_not_scanned_for_nan_but_inputs_and_gradients_are():
+    """Validation at the boundary: data from the user is checked for NaN, parameters are not
+    (a training loop checks its loss once per step instead)."""
+    params, x, h0, c0, _ = _setup("gru", "unidirectional", 1, "linear")
+    bad = [dict(params[0], R_z=np.full_like(params[0]["R_z"], np.nan))]
+    y, h_n, _, cache = cudnn_rnn_forward(x, h0, None, bad, "gru")
+    assert np.isnan(y).all()
+    with raises_naming(ValueError, "x"):
+        cudnn_rnn_forward(np.where(x > 0, np.nan, x), h0, None, params, "gru")
+    with raises_naming(ValueError, "h0"):
+        cudnn_rnn_forward(x, np.full_like(h0, np.inf), None, params, "gru")
+    y, h_n, _, cache = cudnn_rnn_forward(x, h0, None, params, "gru")
+    with raises_naming(ValueError, "dy"):
+        cudnn_rnn_backward(np.full_like(y, np.nan), None, None, cache)
+    with raises_naming(ValueError, "dh_n"):
+        cudnn_rnn_backward(y, np.full_like(h_n, np.nan), None, cache)
+
+
+def test_the_tensorflow_module_imports_tensorflow_only_when_called():
+    code = "import sys, rnnlib.cudnn.tf_ops; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
 
 
 # ---- dropout ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ tf = import_tensorflow_or_skip()
 if not tf.config.list_physical_devices("GPU"):
     pytest.skip("no GPU: tf.raw_ops.CudnnRNN has GPU kernels only", allow_module_level=True)
 
-from rnnlib.cudnn_tf import cudnn_tf_forward  # noqa: E402
+from rnnlib.cudnn.tf_ops import cudnn_tf_forward  # noqa: E402
 
 # cuDNN in float32 (TF32 switched off by import_tensorflow_or_skip) against numpy in float64 on the same
 # float32 weights: expected differences ~1e-6 for these sizes; 1e-4 leaves room for
@@ -39,7 +39,7 @@ def _canonical_to_params_does_not_abort():
         """
         import numpy as np
         from rnnlib.cudnn import init_cudnn_params
-        from rnnlib.cudnn_tf import pack_params
+        from rnnlib.cudnn.tf_ops import pack_params
         p = init_cudnn_params("lstm", 3, 4, 2, "bidirectional", rng=0, dtype=np.float32)
         print(int(pack_params(p, "lstm", "bidirectional").shape[0]))
         """

@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 from conftest import as64, import_tensorflow_or_skip
 
-from rnnlib.cudnn import cudnn_rnn_backward, cudnn_rnn_forward, init_cudnn_params, param_names
-from rnnlib.cudnn_convert import keras_to_params, params_to_keras
+from rnnlib.cudnn import (
+    cudnn_rnn_backward,
+    cudnn_rnn_forward,
+    init_cudnn_params,
+    keras_to_params,
+    param_names,
+    params_to_keras,
+)
 
 tf = import_tensorflow_or_skip()  # on a GPU, Keras' LSTM and GRU run cuDNN: TF32 off
 import keras  # noqa: E402

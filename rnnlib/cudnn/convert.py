@@ -1,7 +1,6 @@
 """Convert rnnlib's cuDNN parameters to and from cuDNN's canonical lists and Keras 3 weights.
 
-Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb). numpy only: nothing here imports
-TensorFlow (``rnnlib.cudnn_tf`` does, lazily).
+numpy only: nothing here imports TensorFlow (``rnnlib.cudnn.tf_ops`` does, lazily).
 
 Three layouts of the same numbers:
 
@@ -26,29 +25,23 @@ Keras 3
     z, r, h -- NOT cuDNN's r, z, n -- and bias (2, 3H), row 0 the input biases bW, row 1
     the recurrent biases bR. ``SimpleRNN``: one gate, one bias (H,).
 
-When Keras 3 itself uses cuDNN with its TensorFlow backend
-(keras/src/backend/tensorflow/rnn.py, ``cudnn_ok``, and the layers' ``inner_loop``): a GPU
-visible, ``use_cudnn`` "auto" or True, activation tanh, recurrent_activation sigmoid,
-``recurrent_dropout == 0``, ``unroll=False``, ``use_bias=True`` and, for GRU,
-``reset_after=True``. The mask is not a condition: on the cuDNN path
-``_assert_valid_mask`` asserts that it is right-padded with no empty row; eagerly a
-failure falls back to the generic loop, inside ``tf.function`` (``fit``) it is an
-``InvalidArgumentError``. Keras then calls ``tf.raw_ops.CudnnRNNV3`` with the LSTM bias
-as bR (bW = 0; the torch and JAX backends put it in bW instead) and the GRU blocks
-reordered from z, r, h to r, z, h. SimpleRNN never runs on cuDNN.
+When Keras 3 itself hands its LSTM and GRU to cuDNN, and with which split of the biases:
+Chapter 5, section "When Keras runs cuDNN" (book/05_cudnn.ipynb).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._validate import check_choice, check_float_array
-from rnnlib.cudnn import (
-    GATES,
+from rnnlib._validate import check_choice
+
+from .params import (
     MODES,
-    _check_params,
-    _name,
     check_config,
+    check_param,
+    check_params,
+    input_size_of,
+    key,
     layer_input_size,
     param_names,
     param_shape,
@@ -78,8 +71,8 @@ def params_to_canonical(
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
-    input_size = _input_size_of(params, mode, input_mode)
-    _, num_units = _check_params(params, mode, input_size, direction, input_mode)
+    input_size = input_size_of(params, mode, input_mode)
+    _, num_units = check_params(params, mode, input_size, direction, input_mode)
     matrices, bias_names = param_names(mode)
     weights, biases = [], []
     for p in params:
@@ -90,16 +83,6 @@ def params_to_canonical(
                 weights.append(np.eye(num_units, dtype=p[bias_names[0]].dtype))
         biases += [np.array(p[name]) for name in bias_names]
     return weights, biases
-
-
-def _input_size_of(params, mode: str, input_mode: str) -> int:
-    """D of layer 0, read from the parameters (num_units in skip mode)."""
-    if not isinstance(params, list) or not params or not isinstance(params[0], dict):
-        raise TypeError(f"params: expected a non-empty list of dicts, got {type(params).__name__}")
-    key = param_names(mode)[0][-1] if input_mode == "skip" else param_names(mode)[0][0]
-    if key not in params[0] or not isinstance(params[0][key], np.ndarray) or params[0][key].ndim != 2:
-        raise ValueError(f"params[0]: expected a 2-D array {key!r} for mode={mode!r}, got keys {sorted(params[0])}")
-    return params[0][key].shape[1]
 
 
 def canonical_to_params(
@@ -137,14 +120,14 @@ def canonical_to_params(
         p = {}
         for j, name in enumerate(matrices):
             shape = param_shape(name, num_units, d_in)
-            w = check_float_array(f"weights[{k * len(matrices) + j}]", weights[k * len(matrices) + j], shape)
+            w = check_param(f"weights[{k * len(matrices) + j}]", weights[k * len(matrices) + j], shape)
             if not (layer == 0 and input_mode == "skip" and name.startswith("W")):
                 p[name] = np.array(w)
         for j, name in enumerate(bias_names):
             index = k * len(bias_names) + j
-            p[name] = np.array(check_float_array(f"biases[{index}]", biases[index], (num_units,)))
+            p[name] = np.array(check_param(f"biases[{index}]", biases[index], (num_units,)))
         params.append(p)
-    _check_params(params, mode, input_size, direction, input_mode)
+    check_params(params, mode, input_size, direction, input_mode)
     return params
 
 
@@ -160,10 +143,10 @@ def params_to_keras(p: dict[str, np.ndarray], mode: str) -> list[np.ndarray]:
     check_choice("mode", mode, MODES)
     gates = KERAS_GATES[mode]
     _check_one(p, mode)
-    kernel = np.concatenate([p[_name("W", g)].T for g in gates], axis=1)
-    recurrent_kernel = np.concatenate([p[_name("R", g)].T for g in gates], axis=1)
-    b_in = np.concatenate([p[_name("bW", g)] for g in gates])
-    b_rec = np.concatenate([p[_name("bR", g)] for g in gates])
+    kernel = np.concatenate([p[key("W", g)].T for g in gates], axis=1)
+    recurrent_kernel = np.concatenate([p[key("R", g)].T for g in gates], axis=1)
+    b_in = np.concatenate([p[key("bW", g)] for g in gates])
+    b_rec = np.concatenate([p[key("bR", g)] for g in gates])
     bias = np.stack([b_in, b_rec]) if mode == "gru" else b_in + b_rec
     return [kernel, recurrent_kernel, bias]
 
@@ -182,23 +165,23 @@ def keras_to_params(weights: list[np.ndarray], mode: str) -> dict[str, np.ndarra
         raise TypeError(f"weights: expected [kernel, recurrent_kernel, bias], got {type(weights).__name__}")
     gates = KERAS_GATES[mode]
     G = len(gates)
-    kernel = check_float_array("weights[0] (kernel)", weights[0], (None, None))
+    kernel = check_param("weights[0] (kernel)", weights[0], (None, None))
     H = kernel.shape[1] // G
-    check_float_array("weights[0] (kernel)", kernel, (kernel.shape[0], G * H))
-    recurrent_kernel = check_float_array("weights[1] (recurrent_kernel)", weights[1], (H, G * H))
+    check_param("weights[0] (kernel)", kernel, (kernel.shape[0], G * H))
+    recurrent_kernel = check_param("weights[1] (recurrent_kernel)", weights[1], (H, G * H))
     if mode == "gru":
-        bias = check_float_array("weights[2] (bias)", weights[2], (2, G * H))
+        bias = check_param("weights[2] (bias)", weights[2], (2, G * H))
         b_in, b_rec = bias[0], bias[1]
     else:
-        b_rec = check_float_array("weights[2] (bias)", weights[2], (G * H,))
+        b_rec = check_param("weights[2] (bias)", weights[2], (G * H,))
         b_in = np.zeros_like(b_rec)
     p = {}
     for j, g in enumerate(gates):
         block = slice(j * H, (j + 1) * H)
-        p[_name("W", g)] = kernel[:, block].T.copy()
-        p[_name("R", g)] = recurrent_kernel[:, block].T.copy()
-        p[_name("bW", g)] = b_in[block].copy()
-        p[_name("bR", g)] = b_rec[block].copy()
+        p[key("W", g)] = kernel[:, block].T.copy()
+        p[key("R", g)] = recurrent_kernel[:, block].T.copy()
+        p[key("bW", g)] = b_in[block].copy()
+        p[key("bR", g)] = b_rec[block].copy()
     # back to cuDNN's linLayerID order, so that the dict reads like param_names(mode)
     matrices, bias_names = param_names(mode)
     return {name: p[name] for name in matrices + bias_names}
@@ -213,16 +196,7 @@ def _check_one(p, mode: str) -> None:
     H = p[matrices[-1]].shape[0] if isinstance(p[matrices[-1]], np.ndarray) else 0
     D = p[matrices[0]].shape[-1] if isinstance(p[matrices[0]], np.ndarray) else 0
     for name in matrices:
-        check_float_array(f"p[{name!r}]", p[name], param_shape(name, H, D))
+        check_param(f"p[{name!r}]", p[name], param_shape(name, H, D))
     for name in bias_names:
-        check_float_array(f"p[{name!r}]", p[name], (H,))
+        check_param(f"p[{name!r}]", p[name], (H,))
 
-
-__all__ = [
-    "GATES",
-    "KERAS_GATES",
-    "canonical_to_params",
-    "keras_to_params",
-    "params_to_canonical",
-    "params_to_keras",
-]

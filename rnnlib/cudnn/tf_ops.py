@@ -1,13 +1,13 @@
 """Run rnnlib's cuDNN parameters through TensorFlow's own cuDNN kernels (GPU only).
 
-Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb). An edge module: TensorFlow is
+Chapter 5, cuDNN (book/05_cudnn.ipynb). An edge module: TensorFlow is
 imported lazily through :func:`rnnlib.tfcompat.import_tensorflow`, inside the functions.
 
 ``tf.raw_ops.CudnnRNN`` and friends have GPU kernels only. They are time-major:
 ``input`` (T, B, D), ``input_h``/``input_c`` (num_layers*dirs, B, H), ``output``
 (T, B, dirs*H); ``params`` is cuDNN's opaque weight buffer, which
 ``tf.raw_ops.CudnnRNNCanonicalToParams`` fills from the canonical lists of
-:func:`rnnlib.cudnn_convert.params_to_canonical`.
+:func:`rnnlib.cudnn.convert.params_to_canonical`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlib._validate import check_choice
-from rnnlib.cudnn import MODES, _check_params, _num_dirs, param_names
-from rnnlib.cudnn_convert import _input_size_of, params_to_canonical
+
+from .convert import params_to_canonical
+from .params import MODES, check_params, input_size_of, num_dirs, param_names
 
 # rnnlib's input_mode names -> TensorFlow's (cudnnRNNInputMode_t)
 TF_INPUT_MODES = {"linear": "linear_input", "skip": "skip_input"}
@@ -47,8 +48,8 @@ def pack_params(
 
     tf = import_tensorflow()
     check_choice("packing", packing, PACKINGS)
-    input_size = _input_size_of(params, mode, input_mode)
-    num_layers, num_units = _check_params(params, mode, input_size, direction, input_mode)
+    input_size = input_size_of(params, mode, input_mode)
+    num_layers, num_units = check_params(params, mode, input_size, direction, input_mode)
     weights, biases = params_to_canonical(params, mode, direction, input_mode)
     common = {
         "num_layers": tf.constant(num_layers, tf.int32),
@@ -64,7 +65,7 @@ def pack_params(
         )
     size = int(tf.raw_ops.CudnnRNNParamsSize(T=tf.as_dtype(weights[0].dtype), S=tf.int64, **common))
     n_mat, n_bias = (len(names) for names in param_names(mode))
-    dirs = _num_dirs(direction)
+    dirs = num_dirs(direction)
     candidates = []
     for keep_skip_identities in (True, False):
         chunks = []
@@ -98,7 +99,7 @@ def cudnn_tf_forward(
     """Inference forward pass with TensorFlow's cuDNN kernel; rnnlib's shapes in and out.
 
     x (B, T, D), h0 (num_layers*dirs, B, H), c0 like h0 for LSTM (else None), params as
-    for :func:`rnnlib.cudnn.cudnn_rnn_forward`. Returns numpy ``(y, h_n, c_n)`` with
+    for :func:`rnnlib.cudnn.stack.cudnn_rnn_forward`. Returns numpy ``(y, h_n, c_n)`` with
     y (B, T, dirs*H) and c_n None unless LSTM. ``op`` is ``'CudnnRNN'`` or
     ``'CudnnRNNV3'`` (the one Keras calls). Runs on ``/GPU:0``.
     """
