@@ -27,31 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import (
-    check_choice,
-    check_dtype,
-    check_float_array,
-    check_positive_int,
-    check_same_dtype,
-)
+from ._validate import check_choice, check_dtype, check_float_array, check_positive_int, check_same_dtype
 from .models import check_lm_params
 
-__all__ = [
-    "basic_rnn_cell_from_params",
-    "build_keras_language_model",
-    "get_basic_rnn_cell_weights",
-    "get_language_model_weights",
-    "get_simple_rnn_weights",
-    "language_model_from_keras",
-    "language_model_grads_from_keras",
-    "language_model_to_keras",
-    "params_from_basic_rnn_cell",
-    "set_basic_rnn_cell_weights",
-    "set_language_model_weights",
-    "set_simple_rnn_weights",
-    "simple_rnn_from_keras",
-    "simple_rnn_to_keras",
-]
 
 def _copy(a: np.ndarray) -> np.ndarray:
     return a.copy(order="C")

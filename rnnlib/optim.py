@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_dtype, check_float_array, check_positive_float
+from ._validate import check_array_dict, check_positive_float
 
 
 class SGD:
@@ -19,8 +19,8 @@ class SGD:
 
     def step(self, params, grads):
         """Update every array of ``params`` in place from ``grads`` (same keys, shapes, dtypes)."""
-        _check_arrays("params", params)
-        _check_arrays("grads", grads, like=params)
+        check_array_dict("params", params, allow_nonfinite=True)
+        check_array_dict("grads", grads, like=params, allow_nonfinite=True)
         for name, p in params.items():
             p -= self.lr * grads[name]
 
@@ -43,8 +43,8 @@ class Adagrad:
 
     def step(self, params, grads):
         """Update every array of ``params`` in place from ``grads`` (same keys, shapes, dtypes)."""
-        _check_arrays("params", params)
-        _check_arrays("grads", grads, like=params)
+        check_array_dict("params", params, allow_nonfinite=True)
+        check_array_dict("grads", grads, like=params, allow_nonfinite=True)
         for name, p in params.items():
             g = grads[name]
             m = self.memory.setdefault(name, np.zeros_like(p))
@@ -57,7 +57,7 @@ def global_norm(grads):
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    _check_arrays("grads", grads)
+    check_array_dict("grads", grads, allow_nonfinite=True)
     return float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
 
 
@@ -75,15 +75,3 @@ def clip_by_global_norm(grads, max_norm):
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
     return {name: g * g.dtype.type(scale) for name, g in grads.items()}, norm
 
-
-def _check_arrays(name, arrays, like=None):
-    """A dict of float arrays (with ``like``: its keys, shapes and dtypes); values are not scanned."""
-    if not isinstance(arrays, dict):
-        raise TypeError(f"{name}: expected a dict of numpy arrays, got {type(arrays).__name__}")
-    if like is not None and set(arrays) != set(like):
-        raise ValueError(f"{name}: expected keys {sorted(like)}, got keys {sorted(arrays)}")
-    for key, a in arrays.items():
-        shape = like[key].shape if like is not None else (None,) * getattr(a, "ndim", 0)
-        check_float_array(f"{name}[{key!r}]", a, shape, allow_nonfinite=True)
-        if like is not None:
-            check_dtype(f"{name}[{key!r}]", a, like[key].dtype)

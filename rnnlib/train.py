@@ -10,14 +10,7 @@ import math
 
 import numpy as np
 
-from ._validate import (
-    as_generator,
-    check_ids,
-    check_inputs,
-    check_mask,
-    check_positive_float,
-    check_positive_int,
-)
+from ._validate import as_generator, check_ids, check_inputs, check_mask, check_positive_float, check_positive_int
 from .data import iter_chunks, num_chunks
 from .loss import log_softmax
 from .optim import clip_by_global_norm, global_norm
