@@ -43,13 +43,27 @@ def _check_rnn_params(W, U, b) -> None:
     check_same_dtype(W=W, U=U, b=b)
 
 
-def _check_list(name: str, weights, n: int) -> list:
-    if not isinstance(weights, list | tuple):
-        kind = type(weights).__name__
-        raise TypeError(f"{name}: expected a list of {n} numpy arrays, got {kind}")
-    if len(weights) != n:
-        raise ValueError(f"{name}: expected a list of {n} numpy arrays, got {len(weights)}")
+def _check_weights(name: str, weights, spec) -> list:
+    """A list of float arrays of one dtype, one per ``(label, axes)`` of ``spec``.
+
+    ``axes`` names each axis with a letter; a letter's size is read where it first occurs.
+    """
+    if not isinstance(weights, list | tuple) or len(weights) != len(spec):
+        got = len(weights) if isinstance(weights, list | tuple) else type(weights).__name__
+        error = ValueError if isinstance(weights, list | tuple) else TypeError
+        raise error(f"{name}: expected a list of {len(spec)} numpy arrays, got {got}")
+    sizes, labels = {}, {}
+    for i, ((label, axes), a) in enumerate(zip(spec, weights, strict=True)):
+        labels[f"{name}[{i}] ({label})"] = check_float_array(
+            f"{name}[{i}] ({label})", a, tuple(sizes.get(axis) for axis in axes))
+        sizes.update(zip(axes, a.shape, strict=True))
+    check_same_dtype(**labels)
     return list(weights)
+
+
+_SIMPLE_RNN = (("kernel", "DH"), ("recurrent_kernel", "HH"), ("bias", "H"))
+_LANGUAGE_MODEL = (("embeddings", "DE"), ("kernel", "EH"), ("recurrent_kernel", "HH"), ("bias", "H"),
+                   ("dense kernel", "HK"), ("dense bias", "K"))
 
 
 # ------------------------------------------------------ SimpleRNN (Keras 3) --
@@ -77,12 +91,7 @@ def simple_rnn_from_keras(weights) -> dict[str, np.ndarray]:
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
-    kernel, recurrent_kernel, bias = _check_list("weights", weights, 3)
-    check_float_array("weights[0] (kernel)", kernel, (None, None))
-    D, H = kernel.shape
-    check_float_array("weights[1] (recurrent_kernel)", recurrent_kernel, (H, H))
-    check_float_array("weights[2] (bias)", bias, (H,))
-    check_same_dtype(kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias)
+    kernel, recurrent_kernel, bias = _check_weights("weights", weights, _SIMPLE_RNN)
     return {"W": _copy(kernel.T), "U": _copy(recurrent_kernel.T), "b": _copy(bias)}
 
 
@@ -168,18 +177,8 @@ def language_model_from_keras(weights) -> dict[str, np.ndarray]:
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
-    table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_list(
-        "weights", weights, 6)
-    check_float_array("weights[0] (embeddings)", table, (None, None))
-    D, E = table.shape
-    check_float_array("weights[1] (kernel)", kernel, (E, None))
-    H = kernel.shape[1]
-    check_float_array("weights[2] (recurrent_kernel)", recurrent, (H, H))
-    check_float_array("weights[3] (bias)", bias, (H,))
-    check_float_array("weights[4] (dense kernel)", dense_kernel, (H, None))
-    check_float_array("weights[5] (dense bias)", dense_bias, (dense_kernel.shape[1],))
-    check_same_dtype(embeddings=table, kernel=kernel, recurrent_kernel=recurrent,
-                       bias=bias, dense_kernel=dense_kernel, dense_bias=dense_bias)
+    table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_weights("weights", weights,
+                                                                              _LANGUAGE_MODEL)
     return {"W": _copy((table @ kernel).T), "U": _copy(recurrent.T), "b": _copy(bias),
             "V": _copy(dense_kernel.T), "b_y": _copy(dense_bias)}
 
@@ -195,13 +194,8 @@ def language_model_grads_from_keras(grads) -> dict[str, np.ndarray]:
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
-    d_table, d_recurrent, d_bias, d_dense, d_dense_bias = _check_list("grads", grads, 5)
-    check_float_array("grads[0] (embeddings)", d_table, (None, None))
-    D, H = d_table.shape
-    check_float_array("grads[1] (recurrent_kernel)", d_recurrent, (H, H))
-    check_float_array("grads[2] (bias)", d_bias, (H,))
-    check_float_array("grads[3] (dense kernel)", d_dense, (H, None))
-    check_float_array("grads[4] (dense bias)", d_dense_bias, (d_dense.shape[1],))
+    d_table, d_recurrent, d_bias, d_dense, d_dense_bias = _check_weights(
+        "grads", grads, (("embeddings", "DH"),) + _LANGUAGE_MODEL[2:])
     return {"W": _copy(d_table.T), "U": _copy(d_recurrent.T), "b": _copy(d_bias),
             "V": _copy(d_dense.T), "b_y": _copy(d_dense_bias)}
 
@@ -313,14 +307,11 @@ def params_from_basic_rnn_cell(weights) -> dict[str, np.ndarray]:
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
-    kernel, bias = _check_list("weights", weights, 2)
-    check_float_array("weights[0] (kernel)", kernel, (None, None))
+    kernel, bias = _check_weights("weights", weights, (("kernel", "RH"), ("bias", "H")))
     rows, H = kernel.shape
     if rows <= H:
         raise ValueError("weights[0] (kernel): expected shape (D + H, H) with D >= 1, "
                          f"got shape {kernel.shape}")
-    check_float_array("weights[1] (bias)", bias, (H,))
-    check_same_dtype(kernel=kernel, bias=bias)
     D = rows - H
     return {"W": _copy(kernel[:D].T), "U": _copy(kernel[D:].T), "b": _copy(bias)}
 
