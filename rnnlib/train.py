@@ -48,15 +48,15 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
     while step < steps:
         h = np.zeros((B, model.hidden_size), dtype=model.params["W"].dtype)  # a new pass: h_0 = 0
         for x, y in iter_chunks(streams, T, drop_last=True):
-            loss, grads, h = model.loss(x, y, h0=h)       # BPTT inside the chunk; h carries on
+            loss, grads, h = model.loss(x, y, h0=h)       # B times eq-06-chunk-loss; h carries on
             step += 1
             _check_loss(loss, step)
             grads = {k: g / B for k, g in grads.items()}  # the mean over the B streams
             if max_norm is None:
                 norm = global_norm(grads)
             else:
-                grads, norm = clip_by_global_norm(grads, max_norm)
-            optimizer.step(model.params, grads)
+                grads, norm = clip_by_global_norm(grads, max_norm)  # eq-06-clip
+            optimizer.step(model.params, grads)                     # theta <- theta - eta g
             history["loss"].append(float(loss) / B)
             history["grad_norm"].append(norm)
             info = {"loss": history["loss"][-1]}
