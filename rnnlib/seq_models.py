@@ -1,12 +1,9 @@
 """Sequence structures beyond many-to-many: a classifier and an encoder-decoder.
 
-Both compose the functional core (``rnn_forward``/``rnn_backward``,
-``affine_forward``/``affine_backward``, ``sequence_cross_entropy``) and hold their
-parameters in a dict, returning gradients under the same keys, like
-``RNNLanguageModel``. The third structure of Chapter 1, one-to-many generation
-(read ``x_0``, feed each output back in as the next input), is
-``RNNLanguageModel.sample`` with one seed id per sequence; the decoder of ``Seq2Seq``
-generates with it too.
+Both compose the functional core and hold their parameters in a dict, returning
+gradients under the same keys, like ``RNNLanguageModel``. The third structure of
+Chapter 1, one-to-many generation, is ``RNNLanguageModel.sample``; the decoder of
+``Seq2Seq`` generates with it too.
 
 Variable-length inputs are padded to a common length T and described by
 ``lengths`` (B,) integers in [1, T]: a sequence's "last" state is then the state
@@ -34,22 +31,17 @@ def _check_lengths(name, lengths, B, T):
     return lengths
 
 
-def _last_index(lengths, B, T):
-    """Index (B,) of each sequence's last real step: T-1, or lengths-1."""
-    return np.full(B, T - 1) if lengths is None else lengths - 1
-
-
 def _last_states(hs, lengths):
-    """hs (B, T, H) -> the state after each sequence's last real step, (B, H), a copy."""
+    """hs (B, T, H) -> (B, H), a copy: each sequence's state after step T-1, or lengths-1."""
     B, T, _ = hs.shape
-    return hs[np.arange(B), _last_index(lengths, B, T)]
+    return hs[np.arange(B), T - 1 if lengths is None else lengths - 1]
 
 
 def _scatter_last(dh_last, shape, lengths):
     """The gradient dhs (B, T, H) of ``_last_states``: dh_last at last steps, else 0."""
     B, T, _ = shape
     dhs = np.zeros(shape, dtype=dh_last.dtype)
-    dhs[np.arange(B), _last_index(lengths, B, T)] = dh_last
+    dhs[np.arange(B), T - 1 if lengths is None else lengths - 1] = dh_last
     return dhs
 
 
