@@ -1,6 +1,6 @@
 """One time step of each cuDNN cell, forward and backward: Chapter 5's equations.
 
-Every cell has the same two signatures, so that the table :data:`CELLS` picks a pair by mode:
+Every cell has the same two signatures, so that the table ``CELLS`` picks a pair by mode:
 ``step_forward(xw, h_prev, c_prev, p) -> (h, c, cache)``, where ``xw[g]`` (B, H) is gate g's
 input side ``W_g x_t + bW_g`` (computed for all steps beforehand), ``c`` is None except for
 the LSTM and ``p`` holds one pseudo-layer's parameters; and ``step_backward(dh, dc, cache, p,
@@ -60,18 +60,17 @@ def lstm_step_backward(dh, dc, cache, p, grads):
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
     h_prev, c_prev, i, f, g, o, tanh_c = cache
-    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)  # from h_t = o_t tanh(c_t), and from step t+1
+    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)  # h_t = o_t tanh(c_t); dc from step t+1
     da = {
         "i": dc * g * i * (1.0 - i),
         "f": dc * c_prev * f * (1.0 - f),
         "g": dc * i * (1.0 - g * g),
         "o": dh * tanh_c * o * (1.0 - o),
     }
-    dh_prev = 0.0
-    for k, d in da.items():  # each gate's recurrent side R_k h_{t-1} + bR_k
+    for k, d in da.items():  # the recurrent side R_k h_{t-1} + bR_k of each gate
         grads[f"R_{k}"] += d.T @ h_prev  # eq-cudnn-param-grads
         grads[f"bR_{k}"] += d.sum(axis=0)
-        dh_prev = dh_prev + d @ p[f"R_{k}"]  # eq-cudnn-state-grads
+    dh_prev = sum(d @ p[f"R_{k}"] for k, d in da.items())  # eq-cudnn-state-grads
     return da, dh_prev, dc * f
 
 
@@ -101,11 +100,11 @@ def gru_step_backward(dh, dc, cache, p, grads):
         "n": da_n,
     }
     dq = {"r": da["r"], "z": da["z"], "n": da_n * r}  # n's recurrent side is scaled by r
-    dh_prev = dh * z  # the direct path h_t = ... + z_t h_{t-1}
-    for k, d in dq.items():  # each gate's recurrent side R_k h_{t-1} + bR_k
+    for k, d in dq.items():  # the recurrent side R_k h_{t-1} + bR_k of each gate
         grads[f"R_{k}"] += d.T @ h_prev  # eq-cudnn-param-grads
         grads[f"bR_{k}"] += d.sum(axis=0)
-        dh_prev = dh_prev + d @ p[f"R_{k}"]  # eq-cudnn-state-grads
+    # eq-cudnn-state-grads: z_t dh_t (the direct path), plus R_k^T dq_k of each gate
+    dh_prev = sum((d @ p[f"R_{k}"] for k, d in dq.items()), dh * z)
     return da, dh_prev, None
 
 

@@ -28,7 +28,7 @@ def pseudo_layer_forward(mode, x, p, h0, c0, *, reverse=False, skip=False):
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
     step_forward = CELLS[mode][0]
-    # the input side W_g x_t + bW_g of every gate, for all steps at once
+    # the input side W_g x_t + bW_g of each gate, all steps at once; key("W", "f") is "W_f"
     xw = {g: (x if skip else x @ p[key("W", g)].T) + p[key("bW", g)] for g in GATES[mode]}
     hs = np.empty(x.shape[:2] + h0.shape[-1:], dtype=h0.dtype)
     h, c, steps = h0, c0, []
@@ -37,7 +37,8 @@ def pseudo_layer_forward(mode, x, p, h0, c0, *, reverse=False, skip=False):
         h, c, step = step_forward({g: a[:, t] for g, a in xw.items()}, h, c, p)
         hs[:, t] = h
         steps.append(step)
-    return hs, h, c, {"mode": mode, "x": x, "steps": steps, "order": list(order), "skip": skip}
+    cache = {"mode": mode, "x": x, "steps": steps, "order": list(order), "skip": skip}
+    return hs, h, c, cache
 
 
 def pseudo_layer_backward(dhs, dh_n, dc_n, p, cache):
