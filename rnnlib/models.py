@@ -156,10 +156,10 @@ class RNNLanguageModel:
         for i in range(n):
             if greedy:
                 ids = z.argmax(axis=-1)
-            else:  # inverse cdf: the first id whose cumulative probability exceeds u
+            else:  # draw from p = softmax(z / temperature)
                 cdf = np.cumsum(softmax(z / temperature), axis=-1)
                 u = rng.random((z.shape[0], 1)) * cdf[:, -1:]
-                ids = np.minimum((cdf < u).sum(axis=-1), z.shape[-1] - 1)
+                ids = np.minimum((cdf < u).sum(axis=-1), z.shape[-1] - 1)  # inverse cdf
             out[:, i] = ids
             h = np.tanh(W.T[ids] + b + h @ U.T)  # h_t = tanh(W x_t + b + U h_{t-1}), x_t = ids
             z = h @ V.T + b_y                     # z_t = V h_t + b_y

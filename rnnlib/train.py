@@ -48,7 +48,7 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
     while step < steps:
         h = np.zeros((B, model.hidden_size), dtype=model.params["W"].dtype)  # a new pass: h_0 = 0
         for x, y in iter_chunks(streams, T, drop_last=True):
-            loss, grads, h = model.loss(x, y, h0=h)       # B times eq-06-chunk-loss; h carries on
+            loss, grads, h = model.loss(x, y, h0=h, reduction="sum")  # B times eq-06-chunk-loss
             step += 1
             _check_loss(loss, step)
             grads = {k: g / B for k, g in grads.items()}  # the mean over the B streams
