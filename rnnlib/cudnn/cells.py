@@ -40,7 +40,7 @@ def elman_step_backward(dh, dc, cache, p, grads, relu=False):
 
 
 def lstm_step_forward(xw, h_prev, c_prev, p):
-    """One LSTM step, eq-cudnn-lstm: input side xw[g] + recurrent side (R_g h_{t-1} + bR_g).
+    """One LSTM step, eq-cudnn-lstm: input side xw[g] + (recurrent side) of each gate.
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
@@ -75,7 +75,7 @@ def lstm_step_backward(dh, dc, cache, p, grads):
 
 
 def gru_step_forward(xw, h_prev, c_prev, p):
-    """One GRU step, eq-cudnn-gru: the reset gate scales R_n h_{t-1} + bR_n (reset after).
+    """One GRU step, eq-cudnn-gru: the reset gate scales q = R_n h_{t-1} + bR_n.
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
@@ -99,7 +99,7 @@ def gru_step_backward(dh, dc, cache, p, grads):
         "z": dh * (h_prev - n) * z * (1.0 - z),
         "n": da_n,
     }
-    dq = {"r": da["r"], "z": da["z"], "n": da_n * r}  # n's recurrent side is scaled by r
+    dq = {"r": da["r"], "z": da["z"], "n": da_n * r}  # r scales n's recurrent side q
     for k, d in dq.items():  # the recurrent side R_k h_{t-1} + bR_k of each gate
         grads[f"R_{k}"] += d.T @ h_prev  # eq-cudnn-param-grads
         grads[f"bR_{k}"] += d.sum(axis=0)

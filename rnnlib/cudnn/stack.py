@@ -19,20 +19,22 @@ from .params import GATES, INPUT_MODES, MODES, check_params, key, num_dirs
 
 
 def pseudo_layer_forward(mode, x, p, h0, c0, *, reverse=False, skip=False):
-    """Run one cell (cuDNN's pseudo-layer: one layer, one direction) over x (B, T, D_in).
+    """Run one cell over x (B, T, D_in): one layer in one direction, cuDNN's pseudo-layer.
 
-    h0, c0 (B, H) are the initial states (c0 None except for the LSTM); ``reverse`` reads
-    the sequence from t = T-1 down to 0; ``skip`` adds x itself in place of W_g x_t.
-    Returns (hs, h, c, cache): hs (B, T, H) in the original time order, the final states.
+    h0, c0 (B, H): initial states (c0 None except for the LSTM). ``reverse`` reads the
+    sequence from t = T-1 down to 0; ``skip`` adds x itself in place of W_g x_t.
+    Returns (hs, h, c, cache): hs (B, T, H) in the original time order; final states.
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
     step_forward = CELLS[mode][0]
-    # the input side W_g x_t + bW_g of each gate, all steps at once; key("W", "f") is "W_f"
-    xw = {g: (x if skip else x @ p[key("W", g)].T) + p[key("bW", g)] for g in GATES[mode]}
-    hs = np.empty(x.shape[:2] + h0.shape[-1:], dtype=h0.dtype)
+    xw = {}  # the input side W_g x_t + bW_g of each gate g, for all steps at once
+    for g in GATES[mode]:
+        xw[g] = (x if skip else x @ p[key("W", g)].T) + p[key("bW", g)]
+    B, T, _ = x.shape
+    hs = np.empty((B, T, h0.shape[-1]), dtype=h0.dtype)
     h, c, steps = h0, c0, []
-    order = range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
+    order = range(T - 1, -1, -1) if reverse else range(T)
     for t in order:
         h, c, step = step_forward({g: a[:, t] for g, a in xw.items()}, h, c, p)
         hs[:, t] = h
@@ -73,6 +75,7 @@ def cudnn_rnn_forward(x, h0, c0, params, mode, *, direction="unidirectional", in
     """Forward pass of a (stacked, optionally bidirectional) cuDNN RNN.
 
     Inputs:
+
     - x: (B, T, D) inputs.
     - h0: (L*dirs, B, H) initial hidden states, or None for zeros.
     - c0: LSTM only, like h0 (None for zeros); None for the other modes.
