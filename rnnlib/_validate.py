@@ -114,9 +114,7 @@ def check_affine_args(h, V, b_y):
     check_float_array("V", V, (None, None), allow_nonfinite=True)
     K, H = V.shape
     check_float_array("b_y", b_y, (K,), allow_nonfinite=True)
-    if isinstance(h, np.ndarray) and h.ndim not in (2, 3):
-        raise ValueError(f"h: expected an array of rank 3 or 2, got shape {h.shape}")
-    check_float_array("h", h, (None,) * (getattr(h, "ndim", 3) - 1) + (H,), allow_nonfinite=True)
+    check_float_any_rank("h", h, (3, 2), last=H, allow_nonfinite=True)
     check_nonempty_batch("h", h)
     check_same_dtype(h=h, V=V, b_y=b_y)
 
@@ -133,9 +131,12 @@ def check_loss_args(logits, targets, mask, reduction):
     return B, T, K
 
 
-def check_bptt_args(dhs, hs, truncate, chunk):
-    """``rnn_backward``'s dhs (like hs) and options; returns (truncate, chunk), ints or None."""
-    check_grad("dhs", dhs, hs.shape, hs.dtype)
+def check_bptt_args(dhs, cache, truncate=None, chunk=None):
+    """``rnn_backward``'s dhs (like the cached hs), cache and options; returns (truncate,
+    chunk), ints or None."""
+    if not isinstance(cache, dict) or not {"h", "hs", "U"} <= set(cache):
+        raise TypeError(f"cache: expected the cache dict returned by rnn_forward, got {type(cache).__name__}")
+    check_grad("dhs", dhs, cache["hs"].shape, cache["hs"].dtype)
     if truncate is not None and chunk is not None:
         raise ValueError(f"truncate: expected None when chunk is given, got truncate={truncate!r}")
     if truncate is not None:
@@ -157,13 +158,14 @@ def check_nonempty_batch(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name}: expected a batch of at least one example, got shape {a.shape}")
 
 
-def check_float_any_rank(name: str, a, ndims: tuple, last: int | None = None) -> np.ndarray:
+def check_float_any_rank(name: str, a, ndims: tuple, last: int | None = None, *,
+                         allow_nonfinite: bool = False) -> np.ndarray:
     """A float array whose rank is one of ``ndims`` and, if given, last axis ``last``."""
     if isinstance(a, np.ndarray) and a.ndim not in ndims:
         ranks = " or ".join(str(n) for n in ndims)
         raise ValueError(f"{name}: expected an array of rank {ranks}, got shape {a.shape}")
     rank = a.ndim if isinstance(a, np.ndarray) else ndims[0]
-    return check_float_array(name, a, (None,) * (rank - 1) + (last,))
+    return check_float_array(name, a, (None,) * (rank - 1) + (last,), allow_nonfinite=allow_nonfinite)
 
 
 def check_positive_int(name: str, value, *, allow_zero: bool = False) -> int:
@@ -252,10 +254,3 @@ def as_generator(rng) -> np.random.Generator:
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise TypeError(f"rng: expected a numpy.random.Generator or an int seed, got {type(rng).__name__}")
-
-
-def frozen_copy(a: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``a``."""
-    out = np.array(a, copy=True)
-    out.setflags(write=False)
-    return out

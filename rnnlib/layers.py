@@ -14,7 +14,7 @@ def affine_forward(h, V, b_y):
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
     check_affine_args(h, V, b_y)
-    z = _rows(h) @ V.T + b_y  # z_t = V h_t + b_y: one product for every step of every sequence
+    z = _rows(h) @ V.T + b_y  # z_t = V h_t + b_y, one product for every step
     return _unrows(z, h), {"h": h, "V": V}
 
 
@@ -45,4 +45,7 @@ def _rows(a):
 
 def _unrows(rows, like):
     """Undo ``_rows``: (T*B, n) -> (B, T, n) for ``like`` (B, T, .)."""
-    return rows if like.ndim == 2 else rows.reshape(like.shape[1], like.shape[0], -1).swapaxes(0, 1)
+    if like.ndim == 2:
+        return rows
+    B, T = like.shape[:2]
+    return rows.reshape(T, B, -1).swapaxes(0, 1)

@@ -8,7 +8,7 @@ from ._validate import check_float_any_rank, check_loss_args
 
 
 def log_softmax(z):
-    """log softmax(z) over the last axis, computed stably: scores of 1e4 give finite results.
+    """log softmax(z) over the last axis, computed stably: scores of 1e4 stay finite.
 
     z: (K,), (B, K) or (B, T, K) finite floats; returns the same shape and dtype.
 
@@ -39,7 +39,8 @@ def sequence_cross_entropy(logits, targets, mask=None, reduction="sum"):
     Derived in: Chapter 2, Loss (book/02_loss.ipynb)
     """
     B, T, K = check_loss_args(logits, targets, mask, reduction)
-    weight = np.ones((B, T), logits.dtype) if mask is None else mask.astype(bool).astype(logits.dtype)
+    keep = np.ones((B, T), dtype=bool) if mask is None else mask.astype(bool)  # 0: padded
+    weight = keep.astype(logits.dtype)
     if reduction == "mean":
         weight = weight / weight.sum()
     logp = log_softmax(logits)

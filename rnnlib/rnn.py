@@ -5,7 +5,7 @@
 W is (H, D), U is (H, H), b is (H,). Inputs are (B, T, D) floats or (B, T) integer
 token ids; id i selects column W[:, i], the product of W with a one-hot vector.
 Arguments and results are batch-major, (B, T, ...); inside, states and deltas are
-time-major, (T, B, H), so that h[t] is h_t and ds[t] is dL/ds_t.
+time-major, (T, B, H): h[t] is h_t (h[0] is h_0) and ds[t - 1] is dL/ds_t.
 
 Caches hold references to the arguments, as in CS231n: do not change W, U or x in
 place between a forward pass and its backward pass. The states are read-only.
@@ -19,7 +19,7 @@ from ._validate import check_bptt_args, check_grad, check_rnn_args
 
 
 def input_term(x, W):
-    """W x_t for every x_t in x: ids (...) give columns of W, W.T[x]; floats (..., D) x @ W.T.
+    """W x_t for every x_t in x: ids (...) pick columns of W; floats (..., D) multiply.
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -27,7 +27,7 @@ def input_term(x, W):
 
 
 def input_term_backward(ds, x, W):
-    """dW = sum_n ds_n x_n^T and dx = W^T ds (None for ids), from ds (N, H) and x (N,) or (N, D).
+    """dW = sum_n ds_n x_n^T and dx = W^T ds_n (None for ids); ds (N, H), x (N,) or (N, D).
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
@@ -82,7 +82,7 @@ def rnn_forward(x, h0, W, U, b):
     h = np.zeros((T + 1, B, H), dtype=W.dtype)  # h[t] is h_t; h[0] is h_0
     if h0 is not None:
         h[0] = h0
-    U_T = U.T.copy()
+    U_T = U.T.copy()  # U^T, stored once: faster to multiply by (performance appendix)
     for t in range(1, T + 1):
         h[t] = np.tanh(xw[t - 1] + h[t - 1] @ U_T)  # h_t = tanh(W x_t + b + U h_{t-1})
     h.flags.writeable = False
@@ -100,7 +100,7 @@ def rnn_backward(dhs, cache, truncate=None, chunk=None):
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    truncate, chunk = check_bptt_args(dhs, cache["hs"], truncate, chunk)
+    truncate, chunk = check_bptt_args(dhs, cache, truncate, chunk)
     h, U = cache["h"], cache["U"]
     dhs = dhs.swapaxes(0, 1)  # (T, B, H)
     if truncate is None:
@@ -179,9 +179,7 @@ def state_gradients(dhs, cache):
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    if not isinstance(cache, dict) or not {"h", "hs", "U"} <= set(cache):
-        raise TypeError(f"cache: expected the cache dict returned by rnn_forward, got {type(cache).__name__}")
-    check_grad("dhs", dhs, cache["hs"].shape, cache["hs"].dtype)
+    check_bptt_args(dhs, cache)
     dhs = dhs.swapaxes(0, 1)  # (T, B, H)
     ds = bptt_deltas(dhs, cache["h"], cache["U"])
     G = np.zeros_like(cache["h"])  # G[t]: dL/dh_t, t = 0..T
@@ -199,7 +197,7 @@ def _sum_by_id(ds, ids, num_ids):
     Up to 4H ids, as ds.T @ onehot(ids); above, a scatter-add, whose cost does not grow
     with the vocabulary.
 
-    Derived in: Appendix, Performance (book/appendix_performance.ipynb)
+    Derived in: Appendix, Performance on the CPU (book/appendix_performance.ipynb)
     """
     if num_ids <= 4 * ds.shape[1]:
         onehot = np.zeros((len(ids), num_ids), dtype=ds.dtype)
