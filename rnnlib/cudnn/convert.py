@@ -51,12 +51,8 @@ from .params import (
 KERAS_GATES = {"rnn_tanh": ("",), "rnn_relu": ("",), "lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "n")}
 
 
-def params_to_canonical(
-    params: list[dict[str, np.ndarray]],
-    mode: str,
-    direction: str = "unidirectional",
-    input_mode: str = "linear",
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def params_to_canonical(params: list[dict[str, np.ndarray]], mode: str, direction: str = "unidirectional",
+                        input_mode: str = "linear") -> tuple[list[np.ndarray], list[np.ndarray]]:
     """rnnlib parameters -> ``(weights, biases)``, cuDNN's canonical flat lists.
 
     In ``input_mode='skip'`` the first layer has no input matrices, and identity
@@ -85,16 +81,9 @@ def params_to_canonical(
     return weights, biases
 
 
-def canonical_to_params(
-    weights: list[np.ndarray],
-    biases: list[np.ndarray],
-    mode: str,
-    input_size: int,
-    num_units: int,
-    num_layers: int = 1,
-    direction: str = "unidirectional",
-    input_mode: str = "linear",
-) -> list[dict[str, np.ndarray]]:
+def canonical_to_params(weights: list[np.ndarray], biases: list[np.ndarray], mode: str, input_size: int,
+                        num_units: int, num_layers: int = 1, direction: str = "unidirectional",
+                        input_mode: str = "linear") -> list[dict[str, np.ndarray]]:
     """cuDNN's canonical ``(weights, biases)`` lists -> rnnlib parameters (copies).
 
     The inverse of :func:`params_to_canonical`; in skip mode the first layer's input
@@ -109,10 +98,8 @@ def canonical_to_params(
         if not isinstance(items, list | tuple):
             raise TypeError(f"{name}: expected a list of numpy arrays, got {type(items).__name__}")
         if len(items) != num_layers * dirs * per:
-            raise ValueError(
-                f"{name}: expected {num_layers * dirs * per} arrays "
-                f"({num_layers} layers x {dirs} directions x {per}), got {len(items)}"
-            )
+            raise ValueError(f"{name}: expected {num_layers * dirs * per} arrays "
+                             f"({num_layers} layers x {dirs} directions x {per}), got {len(items)}")
     params = []
     for k in range(num_layers * dirs):
         layer = k // dirs
@@ -195,8 +182,6 @@ def _check_one(p, mode: str) -> None:
         raise ValueError(f"p: expected keys {matrices + bias_names} for mode={mode!r}, got keys {list(p)}")
     H = p[matrices[-1]].shape[0] if isinstance(p[matrices[-1]], np.ndarray) else 0
     D = p[matrices[0]].shape[-1] if isinstance(p[matrices[0]], np.ndarray) else 0
-    for name in matrices:
+    for name in matrices + bias_names:
         check_param(f"p[{name!r}]", p[name], param_shape(name, H, D))
-    for name in bias_names:
-        check_param(f"p[{name!r}]", p[name], (H,))
 

@@ -48,8 +48,8 @@ def num_dirs(direction: str) -> int:
 
 
 def param_shape(name: str, num_units: int, d_in: int) -> tuple:
-    """Shape of one parameter: input matrices ``W_*`` are (H, D_in), recurrent ``R_*`` (H, H)."""
-    return (num_units, d_in) if name.startswith("W") else (num_units, num_units)
+    """Shape of one parameter: ``W_*`` (H, D_in), ``R_*`` (H, H), biases ``bW_*``, ``bR_*`` (H,)."""
+    return {"W": (num_units, d_in), "R": (num_units, num_units), "b": (num_units,)}[name[0]]
 
 
 def layer_input_size(layer: int, input_size: int, num_units: int, direction: str) -> int:
@@ -92,12 +92,8 @@ def init_cudnn_params(mode: str, input_size: int, num_units: int, num_layers: in
         d_in = layer_input_size(layer, input_size, num_units, direction)
         for _ in range(dirs):
             matrices, biases = param_names(mode, has_input_matrix=not (layer == 0 and input_mode == "skip"))
-            p = {}
-            for name in matrices:
-                p[name] = gen.uniform(-bound, bound, size=param_shape(name, num_units, d_in)).astype(dtype)
-            for name in biases:
-                p[name] = gen.uniform(-bound, bound, size=num_units).astype(dtype)
-            params.append(p)
+            shapes = {name: param_shape(name, num_units, d_in) for name in matrices + biases}
+            params.append({name: gen.uniform(-bound, bound, size=s).astype(dtype) for name, s in shapes.items()})
     return params
 
 
@@ -141,10 +137,8 @@ def check_params(params, mode: str, input_size: int, direction: str, input_mode:
         if set(p) != set(matrices + biases):
             raise ValueError(f"params[{index}]: expected keys {matrices + biases}, got keys {list(p)}")
         d_in = layer_input_size(layer, input_size, num_units, direction)
-        for name in matrices:
+        for name in matrices + biases:
             check_param(f"params[{index}][{name!r}]", p[name], param_shape(name, num_units, d_in))
-        for name in biases:
-            check_param(f"params[{index}][{name!r}]", p[name], (num_units,))
     return len(params) // dirs, num_units
 
 

@@ -74,16 +74,12 @@ def cudnn_rnn_forward(x, h0, c0, params, mode, *, direction="unidirectional", in
                       dropout=0.0, training=False, rng=None):
     """Forward pass of a (stacked, optionally bidirectional) cuDNN RNN.
 
-    Inputs:
-
-    - x: (B, T, D) inputs.
-    - h0: (L*dirs, B, H) initial hidden states, or None for zeros.
-    - c0: LSTM only, like h0 (None for zeros); None for the other modes.
-    - params: one dict per pseudo-layer (see :mod:`rnnlib.cudnn`); L = len(params) // dirs.
-    - mode: 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru'; direction: 'unidirectional' or
-      'bidirectional'; input_mode: 'linear' or 'skip' (no input matrices on layer 0, D == H).
-    - dropout: p in [0, 1), applied to the input of layers 1..L-1 when training is True,
-      with a mask drawn from rng (a numpy Generator or an int seed).
+    Inputs: x (B, T, D); h0 (L*dirs, B, H) or None (zeros); c0 like h0 for the LSTM (None:
+    zeros), None otherwise; params, one dict per pseudo-layer (see :mod:`rnnlib.cudnn`),
+    L = len(params) // dirs; mode 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru'; direction
+    'unidirectional' or 'bidirectional'; input_mode 'linear' or 'skip' (no input matrices
+    on layer 0, D == H); dropout p in [0, 1), on the input of layers 1..L-1 when training
+    is True, with masks drawn from rng (a numpy Generator or an int seed).
 
     Returns (y, h_n, c_n, cache): y (B, T, dirs*H); h_n like h0; c_n like h0 for the LSTM,
     None otherwise; a cache for :func:`cudnn_rnn_backward`.
@@ -165,15 +161,12 @@ def check_forward_args(x, h0, c0, params, mode, direction, input_mode, dropout, 
     B, T, D = x.shape
     num_layers, H = check_params(params, mode, D, direction, input_mode)
     check_same_dtype(x=x, **{f"params[{i}][{k!r}]": a for i, p in enumerate(params) for k, a in p.items()})
-    states = (num_layers * dirs, B, H)
-    if h0 is not None:
-        check_float_array("h0", h0, states)
-        check_dtype("h0", h0, x.dtype)
     if mode != "lstm" and c0 is not None:
         raise ValueError(f"c0: expected None for mode={mode!r} (only LSTM has a cell state), got {type(c0).__name__}")
-    if c0 is not None:
-        check_float_array("c0", c0, states)
-        check_dtype("c0", c0, x.dtype)
+    for name, state in (("h0", h0), ("c0", c0)):
+        if state is not None:
+            check_float_array(name, state, (num_layers * dirs, B, H))
+            check_dtype(name, state, x.dtype)
     dropout = check_positive_float("dropout", dropout, allow_zero=True)
     if dropout >= 1.0:
         raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")

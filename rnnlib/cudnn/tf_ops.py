@@ -24,13 +24,8 @@ TF_INPUT_MODES = {"linear": "linear_input", "skip": "skip_input"}
 PACKINGS = ("canonical_to_params", "per_layer_concat")
 
 
-def pack_params(
-    params: list[dict[str, np.ndarray]],
-    mode: str,
-    direction: str = "unidirectional",
-    input_mode: str = "linear",
-    packing: str = "canonical_to_params",
-):
+def pack_params(params: list[dict[str, np.ndarray]], mode: str, direction: str = "unidirectional",
+                input_mode: str = "linear", packing: str = "canonical_to_params"):
     """Build cuDNN's opaque params buffer (a 1-D tf.Tensor) from rnnlib parameters; GPU only.
 
     ``packing='canonical_to_params'`` lets ``tf.raw_ops.CudnnRNNCanonicalToParams`` place
@@ -84,18 +79,9 @@ def pack_params(
     )
 
 
-def cudnn_tf_forward(
-    x: np.ndarray,
-    h0: np.ndarray,
-    c0: np.ndarray | None,
-    params: list[dict[str, np.ndarray]],
-    mode: str,
-    *,
-    direction: str = "unidirectional",
-    input_mode: str = "linear",
-    packing: str = "canonical_to_params",
-    op: str = "CudnnRNN",
-):
+def cudnn_tf_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray | None, params: list[dict[str, np.ndarray]],
+                     mode: str, *, direction: str = "unidirectional", input_mode: str = "linear",
+                     packing: str = "canonical_to_params", op: str = "CudnnRNN"):
     """Inference forward pass with TensorFlow's cuDNN kernel; rnnlib's shapes in and out.
 
     x (B, T, D), h0 (num_layers*dirs, B, H), c0 like h0 for LSTM (else None), params as
