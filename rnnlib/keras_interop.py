@@ -177,8 +177,8 @@ def language_model_from_keras(weights) -> dict[str, np.ndarray]:
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
-    table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_weights("weights", weights,
-                                                                              _LANGUAGE_MODEL)
+    table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_weights(
+        "weights", weights, _LANGUAGE_MODEL)
     return {"W": _copy((table @ kernel).T), "U": _copy(recurrent.T), "b": _copy(bias),
             "V": _copy(dense_kernel.T), "b_y": _copy(dense_bias)}
 
@@ -292,7 +292,7 @@ def basic_rnn_cell_from_params(W, U, b) -> list[np.ndarray]:
     shape (D + H, H), rows 0..D-1 for the input and rows D..D+H-1 for the state;
     ``bias = b`` (H,).
 
-    Derived in: Chapter 4, The source's BasicRNNCell, really run (book/04b_basic_rnn_cell.ipynb)
+    Derived in: Chapter 4, BasicRNNCell (book/04b_basic_rnn_cell.ipynb)
     """
     _check_rnn_params(W, U, b)
     return [np.concatenate([W.T, U.T], axis=0), _copy(b)]

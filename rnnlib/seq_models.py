@@ -210,7 +210,7 @@ class Seq2Seq:
         g_out = affine_backward(dlogits, cache["out"])
         g_dec = rnn_backward(g_out["dh"], cache["dec"])
         enc = cache["enc"]
-        dhs = _scatter_last(g_dec["dh0"], enc["hs_shape"], enc["lengths"])  # dL/dc enters here
+        dhs = _scatter_last(g_dec["dh0"], enc["hs_shape"], enc["lengths"])  # dL/dc
         g_enc = rnn_backward(dhs, enc["rnn"])
         grads = {"enc_W": g_enc["dW"], "enc_U": g_enc["dU"], "enc_b": g_enc["db"]}
         grads.update({f"dec_{k}": g for k, g in lm_grads(g_dec, g_out).items()})

@@ -41,14 +41,15 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    B, T, eval_every, report = _check_lm_training(model, streams, seq_len, optimizer, steps, max_norm,
-                                                  val_streams, eval_every, progress)
+    B, T, eval_every, report = _check_lm_training(
+        model, streams, seq_len, optimizer, steps, max_norm, val_streams, eval_every, progress)
     history = {"loss": [], "grad_norm": [], "val_step": [], "val_bpc": []}
     step = 0
     while step < steps:
-        h = np.zeros((B, model.hidden_size), dtype=model.params["W"].dtype)  # a new pass: h_0 = 0
+        # each pass over the text starts from h_0 = 0; then h is carried from chunk to chunk
+        h = np.zeros((B, model.hidden_size), dtype=model.params["W"].dtype)
         for x, y in iter_chunks(streams, T, drop_last=True):
-            loss, grads, h = model.loss(x, y, h0=h, reduction="sum")  # B times eq-06-chunk-loss
+            loss, grads, h = model.loss(x, y, h0=h, reduction="sum")  # B x eq-06-chunk-loss
             step += 1
             _check_loss(loss, step)
             grads = {k: g / B for k, g in grads.items()}  # the mean over the B streams
