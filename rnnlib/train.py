@@ -41,8 +41,9 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    B, T, eval_every, report = _check_lm_training(
-        model, streams, seq_len, optimizer, steps, max_norm, val_streams, eval_every, progress)
+    B, T, eval_every, report = _check_lm_training(model, streams, seq_len, optimizer, steps,
+                                                  max_norm, val_streams, eval_every,
+                                                  progress)
     history = {"loss": [], "grad_norm": [], "val_step": [], "val_bpc": []}
     step = 0
     while step < steps:
