@@ -23,7 +23,7 @@ def input_term(x, W):
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
-    return W.T[x] if x.dtype.kind in "iu" else x @ W.T
+    return np.take(W.T, x, axis=0) if x.dtype.kind in "iu" else x @ W.T  # W.T[x] for ids
 
 
 def input_term_backward(ds, x, W):
@@ -78,13 +78,13 @@ def rnn_forward(x, h0, W, U, b):
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
     B, T, H = check_rnn_args(x, h0, W, U, b)
-    xw = input_term(x.swapaxes(0, 1), W) + b  # (T, B, H): W x_t + b for every step
+    xw = input_term(x.swapaxes(0, 1), W)  # (T, B, H): W x_t for every step
     h = np.zeros((T + 1, B, H), dtype=W.dtype)  # h[t] is h_t; h[0] is h_0
     if h0 is not None:
         h[0] = h0
     U_T = U.T.copy()  # U^T, stored once: faster to multiply by (performance appendix)
     for t in range(1, T + 1):
-        h[t] = np.tanh(xw[t - 1] + h[t - 1] @ U_T)  # h_t = tanh(W x_t + b + U h_{t-1})
+        h[t] = np.tanh(xw[t - 1] + b + h[t - 1] @ U_T)  # h_t = tanh(W x_t + b + U h_{t-1})
     h.flags.writeable = False
     hs = h[1:].swapaxes(0, 1)  # (B, T, H), a view of h
     return hs, {"x": x, "h": h, "hs": hs, "W": W, "U": U}
