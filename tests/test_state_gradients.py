@@ -1,4 +1,4 @@
-"""Gradient diagnostics: dL/dh_t at every step, checked against finite differences and BPTT."""
+"""rnn.state_gradients: dL/dh_t at every step, checked against finite differences and BPTT."""
 
 from __future__ import annotations
 
