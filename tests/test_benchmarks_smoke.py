@@ -91,3 +91,15 @@ def test_source_style_loop_matches_rnnlib_truncated_bptt(size):
     s_loss, s_grads = step_benchmark.SourceStyleRNN(model.params).step(x, y)
     assert abs(s_loss - loss) <= 1e-5 * abs(loss)
     assert step_benchmark.max_rel_err(s_grads, grads) < 1e-5
+
+
+def test_core_versions_times_two_rnnlibs_that_agree_bit_for_bit():
+    """benchmarks/core_versions.py against HEAD's committed rnnlib (present in any clone): it
+    imports the exported copy beside this one, checks they agree, and prints one ratio per step."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "core_versions.py"), "HEAD", "--tiny"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.rstrip().endswith(tuple("0123456789"))
+            and ("loss" in line or "update" in line)]
+    assert len(rows) == 2 * len(step_benchmark.TINY_SIZES), result.stdout
+    assert "largest new/old:" in result.stdout
