@@ -7,40 +7,7 @@ plotting live at the edges and are imported only when asked for.
 
 __version__ = "0.1.0"
 
-from .gradcheck import GradCheckReport, gradient_check, numerical_gradient, relative_error
-from .layers import affine_backward, affine_forward
-from .loss import log_softmax, sequence_cross_entropy, softmax
-from .models import RNNLanguageModel
-from .optim import SGD, Adagrad, clip_by_global_norm, global_norm
-from .params import load_params, save_params
-from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward, state_gradients
-
-__all__ = [
-    "Adagrad",
-    "GradCheckReport",
-    "RNNLanguageModel",
-    "SGD",
-    "affine_backward",
-    "affine_forward",
-    "clip_by_global_norm",
-    "global_norm",
-    "gradient_check",
-    "load_params",
-    "log_softmax",
-    "numerical_gradient",
-    "relative_error",
-    "rnn_backward",
-    "rnn_forward",
-    "rnn_step_backward",
-    "rnn_step_forward",
-    "save_params",
-    "sequence_cross_entropy",
-    "softmax",
-    "state_gradients",
-]
-
-# cuDNN modes (Chapter 5)
-from .cudnn import (  # noqa: E402
+from .cudnn import (
     canonical_to_params,
     cudnn_rnn_backward,
     cudnn_rnn_forward,
@@ -49,24 +16,7 @@ from .cudnn import (  # noqa: E402
     params_to_canonical,
     params_to_keras,
 )
-
-__all__ += [
-    "canonical_to_params",
-    "cudnn_rnn_backward",
-    "cudnn_rnn_forward",
-    "init_cudnn_params",
-    "keras_to_params",
-    "params_to_canonical",
-    "params_to_keras",
-]
-
-# Sequence structures (Chapter 1)
-from .seq_models import RNNClassifier, Seq2Seq  # noqa: E402
-
-__all__ += ["RNNClassifier", "Seq2Seq"]
-
-# Data and training loops (Chapter 6)
-from .data import (  # noqa: E402
+from .data import (
     CharVocab,
     balanced_brackets,
     batchify,
@@ -75,7 +25,15 @@ from .data import (  # noqa: E402
     reverse_digits,
     train_val_split,
 )
-from .train import (  # noqa: E402
+from .gradcheck import GradCheckReport, gradient_check, numerical_gradient, relative_error
+from .layers import affine_backward, affine_forward
+from .loss import log_softmax, sequence_cross_entropy, softmax
+from .models import RNNLanguageModel
+from .optim import SGD, Adagrad, clip_by_global_norm, global_norm
+from .params import load_params, save_params
+from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward, state_gradients
+from .seq_models import RNNClassifier, Seq2Seq
+from .train import (
     bits_per_char,
     seq2seq_exact_match,
     train_language_model,
@@ -83,17 +41,22 @@ from .train import (  # noqa: E402
     unigram_bits_per_char,
 )
 
-__all__ += [
-    "CharVocab",
-    "balanced_brackets",
-    "batchify",
-    "bits_per_char",
-    "iter_chunks",
-    "python_docs_text",
-    "reverse_digits",
-    "seq2seq_exact_match",
-    "train_language_model",
-    "train_minibatches",
-    "train_val_split",
-    "unigram_bits_per_char",
+__all__ = [
+    # Chapter 1: the recurrent layer, the output layer, the models
+    "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+    "affine_forward", "affine_backward", "RNNLanguageModel", "RNNClassifier", "Seq2Seq",
+    # Chapter 2: the loss and the optimisers that descend it
+    "softmax", "log_softmax", "sequence_cross_entropy", "SGD", "Adagrad",
+    # Chapter 3: the gradients through time and their clipping
+    "state_gradients", "clip_by_global_norm", "global_norm",
+    # Chapter 5: cuDNN's cells
+    "cudnn_rnn_forward", "cudnn_rnn_backward", "init_cudnn_params",
+    "params_to_canonical", "canonical_to_params", "params_to_keras", "keras_to_params",
+    # Chapter 6: data and training
+    "CharVocab", "python_docs_text", "train_val_split", "batchify", "iter_chunks",
+    "balanced_brackets", "reverse_digits", "train_language_model", "train_minibatches",
+    "bits_per_char", "unigram_bits_per_char", "seq2seq_exact_match",
+    # used throughout: gradient checks; saving parameters
+    "gradient_check", "numerical_gradient", "relative_error", "GradCheckReport",
+    "save_params", "load_params",
 ]
