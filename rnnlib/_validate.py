@@ -2,6 +2,7 @@
 
 Each check raises ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind,
 wrong shape or value) with a message ``"<argument>: expected <what>, got <what came>"``.
+A shape is a tuple of sizes, ``None`` for any size; nothing is converted or broadcast.
 Data from the user (inputs, initial states, scores, upstream gradients) is scanned for
 NaN and inf; parameters are not (``allow_nonfinite=True``): a training loop checks its
 loss once per step instead.
@@ -19,33 +20,43 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def _describe(a) -> str:
     if isinstance(a, np.ndarray):
         return f"array of shape {a.shape} and dtype {a.dtype}"
-    return f"{type(a).__name__}"
+    return type(a).__name__
 
 
 def _shape_text(shape) -> str:
-    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    """``(None, 3)`` as ``(?, 3)``; a 1-tuple keeps its comma, ``(5,)``."""
+    text = ", ".join("?" if s is None else str(s) for s in shape)
+    return f"({text},)" if len(shape) == 1 else f"({text})"
+
+
+def _check_shape(name: str, a: np.ndarray, shape: tuple) -> None:
+    sizes_match = [s in (None, n) for s, n in zip(shape, a.shape, strict=False)]
+    if a.ndim != len(shape) or not all(sizes_match):
+        raise ValueError(f"{name}: expected shape {_shape_text(shape)}, got shape {a.shape}")
 
 
 def check_float_array(name: str, a, shape: tuple, *, allow_nonfinite: bool = False) -> np.ndarray:
-    """Return ``a`` after checking it is a float32/float64 ndarray of ``shape`` (entries
-    ints, or ``None`` for any size) with no NaN or inf (unless ``allow_nonfinite``).
-    Nothing is converted or broadcast."""
+    """A float32/float64 array of ``shape``; no NaN or inf unless ``allow_nonfinite``."""
     if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy array of shape {_shape_text(shape)}, got {_describe(a)}")
+        shape_text = _shape_text(shape)
+        raise TypeError(f"{name}: expected a numpy array of shape {shape_text}, got {_describe(a)}")
     if a.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: expected dtype float32 or float64, got {_describe(a)}")
-    check_shape(name, a, shape)
+    _check_shape(name, a, shape)
     if not allow_nonfinite and not np.isfinite(a).all():
-        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        bad = a.size - np.count_nonzero(np.isfinite(a))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
     return a
 
 
-def check_shape(name: str, a: np.ndarray, shape: tuple) -> None:
-    """Raise ``ValueError`` unless ``a.shape`` matches ``shape`` (``None`` = any size)."""
-    ok = a.ndim == len(shape) and all(s is None or s == n for s, n in zip(shape, a.shape, strict=False))
-    if not ok:
-        raise ValueError(f"{name}: expected shape {_shape_text(shape)}, got shape {a.shape}")
+def check_float_any_rank(name: str, a, ndims: tuple, last: int | None = None, *,
+                         allow_nonfinite: bool = False) -> np.ndarray:
+    """A float array whose rank is one of ``ndims`` and, if given, last axis ``last``."""
+    rank = a.ndim if isinstance(a, np.ndarray) else ndims[0]
+    if rank not in ndims:
+        ranks = " or ".join(str(n) for n in ndims)
+        raise ValueError(f"{name}: expected an array of rank {ranks}, got shape {a.shape}")
+    return check_float_array(name, a, (None,) * (rank - 1) + (last,), allow_nonfinite=allow_nonfinite)
 
 
 def check_grad(name: str, a, shape: tuple, dtype) -> np.ndarray:
@@ -58,21 +69,19 @@ def check_grad(name: str, a, shape: tuple, dtype) -> np.ndarray:
 def check_ids(name: str, ids, shape: tuple, num_classes: int | None) -> np.ndarray:
     """An integer array of ids in ``[0, num_classes)`` (``None``: non-negative)."""
     if not isinstance(ids, np.ndarray):
-        raise TypeError(f"{name}: expected an integer numpy array of shape {_shape_text(shape)}, got {_describe(ids)}")
+        raise TypeError(f"{name}: expected an integer numpy array of shape {_shape_text(shape)}, "
+                        f"got {_describe(ids)}")
     if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"{name}: expected an integer dtype (token or class ids), got {_describe(ids)}")
-    check_shape(name, ids, shape)
-    if num_classes is None:
-        if ids.size and ids.min() < 0:
-            raise ValueError(f"{name}: expected non-negative ids, got values from {ids.min()} to {ids.max()}")
-    elif ids.size and (ids.min() < 0 or ids.max() >= num_classes):
-        raise ValueError(
-            f"{name}: expected ids in [0, {num_classes}), got values from {ids.min()} to {ids.max()}"
-        )
+        raise TypeError(f"{name}: expected an integer dtype (token or class ids), "
+                        f"got {_describe(ids)}")
+    _check_shape(name, ids, shape)
+    if ids.size and (ids.min() < 0 or num_classes is not None and ids.max() >= num_classes):
+        wanted = "non-negative ids" if num_classes is None else f"ids in [0, {num_classes})"
+        raise ValueError(f"{name}: expected {wanted}, got values from {ids.min()} to {ids.max()}")
     return ids
 
 
-def check_inputs(name: str, x, lead: tuple, input_size: int) -> bool:
+def check_inputs(name: str, x, lead: tuple, input_size: int | None) -> bool:
     """RNN inputs: ids of shape ``lead`` or finite floats of shape ``lead + (D,)``.
     Returns True for ids. ``lead`` is ``(B,)`` for one step, ``(B, T)`` for a sequence."""
     if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.integer):
@@ -85,18 +94,29 @@ def check_inputs(name: str, x, lead: tuple, input_size: int) -> bool:
                     f"shape {_shape_text(lead + (input_size,))}, got {_describe(x)}")
 
 
+def check_nonempty_time(name: str, a: np.ndarray) -> None:
+    """Sequences are (B, T, ...): both B and T must be at least 1."""
+    if a.ndim >= 2 and 0 in a.shape[:2]:
+        raise ValueError(f"{name}: expected at least one sequence of at least one step, "
+                         f"got shape {a.shape}")
+
+
+def _check_nonempty_batch(name: str, a: np.ndarray) -> None:
+    if a.shape[0] == 0:
+        raise ValueError(f"{name}: expected a batch of at least one example, got shape {a.shape}")
+
+
 def check_rnn_args(x, h0, W, U, b, *, step=False):
     """The arguments of ``rnn_forward`` (x (B, T) ids or (B, T, D) floats, h0 (B, H) or
     None) or, with ``step=True``, of ``rnn_step_forward`` (x_t (B,) or (B, D), h_prev
     (B, H)); W (H, D), U (H, H), b (H,). Returns (B, T, H), T = 1 for one step."""
     x_name, h_name, lead = ("x_t", "h_prev", (None,)) if step else ("x", "h0", (None, None))
-    check_float_array("W", W, (None, None), allow_nonfinite=True)
-    H, D = W.shape
+    H, D = check_float_array("W", W, (None, None), allow_nonfinite=True).shape
     check_float_array("U", U, (H, H), allow_nonfinite=True)
     check_float_array("b", b, (H,), allow_nonfinite=True)
     is_ids = check_inputs(x_name, x, lead, D)
     if step:
-        check_nonempty_batch(x_name, x)
+        _check_nonempty_batch(x_name, x)
     else:
         check_nonempty_time(x_name, x)
     B, T = x.shape[0], 1 if step else x.shape[1]
@@ -111,19 +131,17 @@ def check_rnn_args(x, h0, W, U, b, *, step=False):
 
 def check_affine_args(h, V, b_y):
     """``affine_forward``'s h (B, T, H) or (B, H), states (not scanned); V (K, H); b_y (K,)."""
-    check_float_array("V", V, (None, None), allow_nonfinite=True)
-    K, H = V.shape
+    K, H = check_float_array("V", V, (None, None), allow_nonfinite=True).shape
     check_float_array("b_y", b_y, (K,), allow_nonfinite=True)
     check_float_any_rank("h", h, (3, 2), last=H, allow_nonfinite=True)
-    check_nonempty_batch("h", h)
+    _check_nonempty_batch("h", h)
     check_same_dtype(h=h, V=V, b_y=b_y)
 
 
 def check_loss_args(logits, targets, mask, reduction):
     """``sequence_cross_entropy``'s arguments; returns (B, T, K)."""
-    check_float_array("logits", logits, (None, None, None))
+    B, T, K = check_float_array("logits", logits, (None, None, None)).shape
     check_nonempty_time("logits", logits)
-    B, T, K = logits.shape
     check_ids("targets", targets, (B, T), K)
     check_choice("reduction", reduction, ("sum", "mean"))
     if mask is not None and not check_mask("mask", mask, (B, T)).any() and reduction == "mean":
@@ -135,7 +153,8 @@ def check_bptt_args(dhs, cache, truncate=None, chunk=None):
     """``rnn_backward``'s dhs (like the cached hs), cache and options; returns (truncate,
     chunk), ints or None."""
     if not isinstance(cache, dict) or not {"h", "hs", "U"} <= set(cache):
-        raise TypeError(f"cache: expected the cache dict returned by rnn_forward, got {type(cache).__name__}")
+        raise TypeError("cache: expected the cache dict returned by rnn_forward, "
+                        f"got {type(cache).__name__}")
     check_grad("dhs", dhs, cache["hs"].shape, cache["hs"].dtype)
     if truncate is not None and chunk is not None:
         raise ValueError(f"truncate: expected None when chunk is given, got truncate={truncate!r}")
@@ -144,28 +163,6 @@ def check_bptt_args(dhs, cache, truncate=None, chunk=None):
     if chunk is not None:
         chunk = check_positive_int("chunk", chunk)
     return truncate, chunk
-
-
-def check_nonempty_time(name: str, a: np.ndarray) -> None:
-    """Sequences are (B, T, ...): both B and T must be at least 1."""
-    if a.ndim >= 2 and (a.shape[0] == 0 or a.shape[1] == 0):
-        raise ValueError(f"{name}: expected at least one sequence of at least one step, got shape {a.shape}")
-
-
-def check_nonempty_batch(name: str, a: np.ndarray) -> None:
-    """A batch (B, ...) must hold at least one example."""
-    if a.shape[0] == 0:
-        raise ValueError(f"{name}: expected a batch of at least one example, got shape {a.shape}")
-
-
-def check_float_any_rank(name: str, a, ndims: tuple, last: int | None = None, *,
-                         allow_nonfinite: bool = False) -> np.ndarray:
-    """A float array whose rank is one of ``ndims`` and, if given, last axis ``last``."""
-    if isinstance(a, np.ndarray) and a.ndim not in ndims:
-        ranks = " or ".join(str(n) for n in ndims)
-        raise ValueError(f"{name}: expected an array of rank {ranks}, got shape {a.shape}")
-    rank = a.ndim if isinstance(a, np.ndarray) else ndims[0]
-    return check_float_array(name, a, (None,) * (rank - 1) + (last,), allow_nonfinite=allow_nonfinite)
 
 
 def check_positive_int(name: str, value, *, allow_zero: bool = False) -> int:
@@ -225,15 +222,17 @@ def check_mask(name: str, mask, shape: tuple) -> np.ndarray:
     if not isinstance(mask, np.ndarray) or not (
         mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.number)
     ):
-        raise TypeError(f"{name}: expected a bool or 0/1 numpy array of shape {shape}, got {_describe(mask)}")
-    check_shape(name, mask, shape)
+        raise TypeError(f"{name}: expected a bool or 0/1 numpy array of shape {shape}, "
+                        f"got {_describe(mask)}")
+    _check_shape(name, mask, shape)
     if mask.dtype != np.bool_ and not np.all((mask == 0) | (mask == 1)):
         others = np.unique(mask[(mask != 0) & (mask != 1)])
         raise ValueError(f"{name}: expected only 0 and 1 (or bools), got values {others[:5]}")
     return mask.astype(bool)
 
 
-def check_array_dict(name: str, arrays, *, like: dict | None = None, allow_nonfinite: bool = False) -> dict:
+def check_array_dict(name: str, arrays, *, like: dict | None = None,
+                     allow_nonfinite: bool = False) -> dict:
     """A dict of name -> float array; with ``like``, the same keys, shapes and dtypes."""
     if not isinstance(arrays, dict):
         raise TypeError(f"{name}: expected a dict of numpy arrays, got {type(arrays).__name__}")
