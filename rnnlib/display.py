@@ -56,9 +56,9 @@ class Margins:
 
     ``margins/NAME.json`` beside the notebook holds, for every recorded quantity, its value in
     each of several runs (one and two BLAS threads; initial weights perturbed by 1e-12; every
-    seed replaced, which draws new data and new weights). A
-    chapter prints that spread next to its pass marks with :meth:`check`, so the reader sees how
-    much room each mark leaves; ``tests/test_margins.py`` keeps the file in step with the code.
+    seed replaced, which draws new data and new weights). A chapter prints that spread next
+    to its pass marks with :meth:`check`, so the reader sees how much room each mark leaves;
+    ``tests/test_margins.py`` keeps the file in step with the code.
     """
 
     def __init__(self, notebook: str):

@@ -6,19 +6,9 @@ and :func:`build_keras_language_model` touch Keras, and they import it lazily th
 :func:`rnnlib.tfcompat.import_tensorflow`.
 
 Keras multiplies row vectors by its matrices (``x_t @ kernel``) where the course's
-notation multiplies column vectors (``W x_t``), so every matrix crosses transposed:
-
-- Keras 3 ``SimpleRNN`` / ``SimpleRNNCell``: ``kernel = W.T`` (D, H),
-  ``recurrent_kernel = U.T`` (H, H), ``bias = b`` (H,);
-- TF1 ``BasicRNNCell`` (tf-keras only): one ``kernel`` (D + H, H) stacking ``W.T``
-  over ``U.T``, and ``bias = b``;
-- the language model ``RNNLanguageModel.params`` ``{W, U, b, V, b_y}`` as
-  ``Embedding(D, H)`` -> ``SimpleRNN(H, return_sequences=True)`` -> ``Dense(K)``:
-  token id ``i`` selects column ``W[:, i]``, which is row ``i`` of the embedding
-  table, so the table is ``W.T`` (D, H); the recurrent layer's input kernel is then the
-  identity (kept frozen); ``Dense`` has ``kernel = V.T`` (H, K), ``bias = b_y``.
-
-Every map here is linear, so gradients cross exactly as the weights do.
+notation multiplies column vectors (``W x_t``), so every matrix crosses transposed
+(``kernel = W.T``); each function's docstring gives its map. Every map is linear, so
+gradients cross exactly as the weights do.
 
 Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
 """
@@ -44,10 +34,8 @@ def _check_rnn_params(W, U, b) -> None:
 
 
 def _check_weights(name: str, weights, spec) -> list:
-    """A list of float arrays of one dtype, one per ``(label, axes)`` of ``spec``.
-
-    ``axes`` names each axis with a letter; a letter's size is read where it first occurs.
-    """
+    """A list of float arrays of one dtype, one per ``(label, axes)`` of ``spec``; ``axes``
+    names each axis with a letter, whose size is read where the letter first occurs."""
     if not isinstance(weights, list | tuple) or len(weights) != len(spec):
         got = len(weights) if isinstance(weights, list | tuple) else type(weights).__name__
         error = ValueError if isinstance(weights, list | tuple) else TypeError

@@ -14,6 +14,8 @@ picture of parameter sharing.
 
 from __future__ import annotations
 
+from ._validate import check_choice
+
 _COLORS = {"x": "#dbe9f6", "h": "#fde2c4", "y": "#d9f0d3", "h0": "#eeeeee", "enc": "#fbe3e8"}
 _ROW = {"x": 0.0, "h": 1.0, "y": 2.0}
 _HALF_W, _HALF_H = 0.27, 0.2  # half the size of a node's box, in data units
@@ -30,15 +32,12 @@ def _axes(ax, width, height):
 
 
 def _node(ax, x, y, text, color):
-    ax.add_patch(_box(x, y, color))
-    ax.text(x, y, text, ha="center", va="center", fontsize=11, zorder=3)
-
-
-def _box(x, y, color):
     from matplotlib.patches import FancyBboxPatch
 
-    return FancyBboxPatch((x - _HALF_W, y - _HALF_H), 2 * _HALF_W, 2 * _HALF_H, zorder=2,
-                          boxstyle="round,pad=0.02,rounding_size=0.08", fc=color, ec="#444444", lw=1)
+    corner = (x - _HALF_W, y - _HALF_H)
+    ax.add_patch(FancyBboxPatch(corner, 2 * _HALF_W, 2 * _HALF_H, zorder=2, fc=color, ec="#444444",
+                                lw=1, boxstyle="round,pad=0.02,rounding_size=0.08"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=11, zorder=3)
 
 
 def _arrow(ax, start, end, label=None, *, dashed=False, rad=0.0, label_at=0.5, label_side=(0.0, 0.0)):
@@ -77,10 +76,8 @@ def draw_unrolled(T, *, inputs="all", outputs="all", feedback=False, ax=None, ti
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
     _check_steps("T", T)
-    for name, value, choices in (("inputs", inputs, ("all", "first")),
-                                 ("outputs", outputs, ("all", "last", "none"))):
-        if value not in choices:
-            raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+    check_choice("inputs", inputs, ("all", "first"))
+    check_choice("outputs", outputs, ("all", "last", "none"))
     ax = _axes(ax, 1.3 * (T + 1) + 0.4, 3.4)
     Wn, Un, Vn = weights
     _node(ax, 0, _ROW["h"], f"${state}_0$", _COLORS["h0"])

@@ -51,10 +51,8 @@ def import_tensorflow(*, legacy_keras: bool = False):
     if "tensorflow" in sys.modules:
         current = os.environ.get("TF_USE_LEGACY_KERAS", "0")
         if current != wanted:
-            raise RuntimeError(
-                "legacy_keras: TensorFlow is already imported with "
-                f"TF_USE_LEGACY_KERAS={current}; restart the kernel to change it"
-            )
+            raise RuntimeError("legacy_keras: TensorFlow is already imported with "
+                               f"TF_USE_LEGACY_KERAS={current}; restart the kernel to change it")
         return sys.modules["tensorflow"]
     os.environ.update(_ENVIRONMENT)
     os.environ["TF_USE_LEGACY_KERAS"] = wanted
