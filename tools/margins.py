@@ -12,8 +12,11 @@ It executes the notebook several times in fresh kernels, each run a *variant*:
 
 - OpenBLAS with 1 thread and with 2 threads (another summation order in every large product);
 - 1 thread with every parameter of every rnnlib model multiplied, right after it is built, by
-  ``1 + 1e-12 * r`` with ``r`` standard normal from a seeded generator (two seeds): the size of
-  a last-bit difference, amplified by training as a different machine's would be;
+  ``1 + 1e-12 * r`` with ``r`` standard normal from a seeded generator (two seeds): a nudge of
+  thousands of float64 ulps (one ulp is at most 2.2e-16 relative), not a rounding, but far too small
+  to matter to a model, which training amplifies as it amplifies a different machine's
+  roundings (a notebook that sets a parameter after building the model, as Chapter 3's
+  clipping runs set U, leaves that parameter unperturbed);
 - 1 thread with every integer seed the notebook passes to ``numpy.random.default_rng`` replaced
   by another (three draws): new data, new initial weights, a new run of the same experiment,
   which tells whether a result holds or was one lucky draw.
