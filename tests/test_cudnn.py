@@ -427,6 +427,8 @@ def test_params_must_be_a_non_empty_list_of_dicts_with_the_modes_keys():
     assert "expected key 'R_n' for mode='gru'" in str(info.value)
     with raises_naming(TypeError, "params[0]['R_o']"):  # the sizes are read from the last R
         cudnn_rnn_forward(x, h0, c0, [dict(params[0], R_o=params[0]["R_o"].tolist())], "lstm")
+    with raises_naming(ValueError, "params[0]['R_o']"):  # a non-square R is blamed, not the W read against it
+        cudnn_rnn_forward(x, h0, c0, [dict(params[0], R_o=params[0]["R_o"][:, :2])], "lstm")
     with raises_naming(ValueError, "params[0]['W_f']"):
         cudnn_rnn_forward(x, h0, c0, [dict(params[0], W_f=params[0]["W_f"][:2])], "lstm")
     with raises_naming(ValueError, "params[0]['bW_g']"):

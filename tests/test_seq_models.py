@@ -219,6 +219,15 @@ def test_greedy_decode_reads_each_source_up_to_its_length():
     assert not np.array_equal(model.encode(src, src_lengths)[0], model.encode(src)[0])
 
 
+def test_greedy_decode_without_the_lengths_would_read_the_padding_as_source():
+    """A problem where the padding would change the output: src_lengths must reach the encoder."""
+    model, src, _, _, _, _ = translation_problem(2, 5, 2, 4, 6, 4, seed=40)
+    src_lengths = np.array([2, 5])
+    together = model.greedy_decode(src, 0, 6, src_lengths=src_lengths)
+    np.testing.assert_array_equal(together[:1], model.greedy_decode(src[:1, :2], 0, 6))
+    assert not np.array_equal(together[:1], model.greedy_decode(src[:1], 0, 6))
+
+
 def test_seq2seq_mean_loss_divides_the_sum_by_the_unmasked_steps():
     model, src, tgt_in, tgt_out, _, mask = translation_problem(3, 4, 5, 3, 6, 4, seed=27, masked=True)
     total, grads = model.loss(src, tgt_in, tgt_out, mask=mask)

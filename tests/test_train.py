@@ -382,6 +382,10 @@ def test_unigram_reads_streams_of_any_shape_as_one_sequence():
     flat = unigram_bits_per_char(TEXT_IDS[:63], TEXT_IDS[:63], K)
     assert unigram_bits_per_char(streams, streams, K) == pytest.approx(flat, rel=1e-15)
     assert unigram_bits_per_char(TEXT_IDS[:63], streams, K) == pytest.approx(flat, rel=1e-15)
+    # bit for bit, whatever the memory layout: a column-major view is read in row-major order
+    ids = np.random.default_rng(0).integers(0, K, size=(1000, 3))
+    in_order = np.ascontiguousarray(ids.T).reshape(-1)
+    assert unigram_bits_per_char(ids, ids.T, K) == unigram_bits_per_char(ids, in_order, K)
 
 
 def test_type_errors_say_what_came():
@@ -446,3 +450,26 @@ def test_optimizers_and_the_norm_do_not_scan_for_nan():
     params, grads = {"W": np.zeros(2)}, {"W": np.array([np.nan, 1.0])}
     SGD(0.1).step(params, grads)
     assert np.isnan(params["W"][0]) and np.isnan(clip_by_global_norm(grads, 1.0)[1])
+
+
+def test_bits_per_char_reads_chunks_of_100_by_default():
+    """The documented default seq_len=100, bit for bit (the chunk length moves the last digits)."""
+    model = RNNLanguageModel(K, 8, rng=4)
+    streams = batchify(TEXT_IDS, 1)  # (1, 320): chunks of 100 and 101 round differently
+    assert bits_per_char(model, streams) == bits_per_char(model, streams, seq_len=100)
+
+
+def test_language_model_loss_is_per_stream_whatever_the_models_default_reduction():
+    """The loop asks the model for the summed loss and divides by B itself: a model whose loss
+    averages by default trains and reports exactly as one that sums."""
+
+    class MeanByDefault(RNNLanguageModel):
+        def loss(self, x, y, h0=None, reduction="mean", **kwargs):
+            return super().loss(x, y, h0=h0, reduction=reduction, **kwargs)
+
+    streams = batchify(TEXT_IDS, 4)
+    plain = RNNLanguageModel(K, 6, rng=1)
+    other = MeanByDefault(K, 6, rng=1)
+    runs = [train_language_model(m, streams, seq_len=7, optimizer=SGD(0.5), steps=3) for m in (plain, other)]
+    assert np.array_equal(runs[0]["loss"], runs[1]["loss"])
+    assert np.array_equal(runs[0]["grad_norm"], runs[1]["grad_norm"])

@@ -19,8 +19,10 @@ and explained; any other survivor is new and makes the command fail.
     python tests/mutation/run.py --record        also write scores.json
 
 Options: ``--workers N`` (default 2), ``--workdir DIR``, ``--keep`` (reuse the
-results of an earlier run in the work directory: only mutants of changed
-functions are rerun).
+killed verdicts of an earlier run in the work directory: every mutant of a
+changed function and every mutant not killed last time is rerun against the
+current tests; sound while tests are only added, so record scores from a fresh
+run after a test was removed or weakened).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -115,6 +118,24 @@ def prepare(workdir: Path, module: dict, *, keep: bool) -> None:
         shutil.copytree(ROOT / name, workdir / name, ignore=ignore, dirs_exist_ok=True)
     text = (ROOT / "pyproject.toml").read_text()
     (workdir / "pyproject.toml").write_text(text + mutmut_config(module))
+
+
+def forget_survivors(workdir: Path, module: dict) -> int:
+    """Clear mutmut's stored verdict of every mutant an earlier run did not kill; return how many.
+
+    mutmut itself reruns only the mutants of functions whose code changed, so a survivor
+    of an unchanged function would stay a survivor after the test that kills it was added.
+    """
+    meta_path = workdir / "mutants" / (module["source"] + ".meta")
+    if not meta_path.exists():
+        return 0
+    meta = json.loads(meta_path.read_text())
+    codes = meta["exit_code_by_key"]
+    stale = [k for k, code in codes.items() if code is not None and code not in KILLED]
+    for k in stale:
+        codes[k] = None
+    meta_path.write_text(json.dumps(meta, indent=4))
+    return len(stale)
 
 
 def mutmut_binary() -> str:
@@ -296,6 +317,9 @@ def sample(names: list[str], per_module: int, seed: int, workers: int, workroot:
     drawn = []  # (module name, Mutant, mutated source)
     for name in names:
         drawn += draw(name, modules[name]["source"], workdir / "original", per_module, seed)
+        if sum(d[0] == name for d in drawn) < per_module:  # a sample of nothing would pass vacuously
+            print(f"error: found fewer than {per_module} mutants of {modules[name]['source']} to sample")
+            return 2
     # The plumbing: a package that cannot be imported must make the tests fail.
     broken = 'raise ImportError("rnnlib mutation sample: this copy is broken on purpose")\n'
     code, _, output = _run_copy(workdir, "broken", modules[names[0]], broken)
@@ -312,7 +336,7 @@ def sample(names: list[str], per_module: int, seed: int, workers: int, workroot:
         results = list(pool.map(run, enumerate(drawn)))
     survivors = 0
     for (name, m, _), (code, seconds, output) in zip(drawn, results, strict=True):
-        status = "killed" if code in (1, 2, None) else ("survived" if code == 0 else f"exit code {code}")
+        status = _sample_status(code, output, modules[name]["source"])
         survivors += status != "killed"
         print(f"{status:>8} {seconds:5.1f} s  {modules[name]['source']}:{m.line} in {m.function}: "
               f"{_one_line(m.old)}  ->  {_one_line(m.new)}")
@@ -324,6 +348,24 @@ def sample(names: list[str], per_module: int, seed: int, workers: int, workroot:
         print("A survivor is a mutant the full run had killed (or a new one): a test was lost or weakened, "
               "or the code changed. Run ./dev mutation MODULE for the module's full report.")
     return 1 if survivors else 0
+
+
+def _sample_status(code: int | None, output: str, source: str) -> str:
+    """killed, survived or what else happened to one sampled mutant.
+
+    Killed means a test failed (pytest's summary says so), the tests timed out, or the
+    mutated module itself could not be imported (the error names its file): a copy whose
+    tests error out for another reason (a lost fixture, a missing package) is not a kill.
+    """
+    if code is None:
+        return "killed"
+    if code == 0:
+        return "survived"
+    if code == 1 and re.search(r"\b\d+ failed\b", output):
+        return "killed"
+    if code in (1, 2) and source in output and "Error" in output:
+        return "killed"
+    return f"exit code {code}"
 
 
 def draw(module_name: str, path: str, tree: Path, count: int, seed: int) -> list[tuple[str, Mutant, str]]:
@@ -410,6 +452,9 @@ def main(argv=None) -> int:
         print(f"==> {name}: mutating {module['source']} against {', '.join(module['tests'])} "
               f"({args.workers} workers; log in {workdir / 'mutmut.log'})", flush=True)
         prepare(workdir, module, keep=args.keep)
+        if args.keep:
+            rerun = forget_survivors(workdir, module)
+            print(f"    reusing killed verdicts; {rerun} earlier survivors rerun", flush=True)
         code, seconds, cpu = run_mutmut(workdir, args.workers)
         if code != 0:
             print(f"mutmut failed (exit code {code}); the end of its log:")
@@ -418,6 +463,8 @@ def main(argv=None) -> int:
             continue
         mutants = collect(workdir, name, module)
         summaries[name] = report_module(name, module, mutants, seconds, cpu)
+        if args.keep:  # the times are those of this rerun, not of a full run
+            summaries[name]["reused_killed_verdicts"] = True
         if summaries[name]["unexplained"] or stale_equivalents(name, mutants):
             failed.append(name)
     print("\nmodule        mutants  killed  equivalent  unexplained   score    wall     CPU")
