@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._validate import check_choice
-
+from .._validate import check_choice
 from .params import (
     MODES,
     check_config,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._validate import (
+from .._validate import (
     as_generator,
     check_choice,
     check_float_array,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._validate import (
+from .._validate import (
     as_generator,
     check_choice,
     check_dtype,
@@ -13,7 +13,6 @@ from rnnlib._validate import (
     check_positive_float,
     check_same_dtype,
 )
-
 from .cells import CELLS
 from .params import GATES, INPUT_MODES, MODES, check_params, key, num_dirs
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._validate import check_choice
-
+from .._validate import check_choice
 from .convert import params_to_canonical
 from .params import MODES, check_params, input_size_of, num_dirs, param_names
 
