@@ -36,10 +36,8 @@ def load_params(path, expected_shapes=None):
     like = getattr(expected_shapes, "params", None)
     shapes = expected_shapes if like is None else {k: a.shape for k, a in like.items()}
     if shapes is not None and not isinstance(shapes, dict):
-        raise TypeError(
-            f"expected_shapes: expected None, a dict of shapes or a model with .params, "
-            f"got {type(expected_shapes).__name__}"
-        )
+        raise TypeError(f"expected_shapes: expected None, a dict of shapes or a model with "
+                        f".params, got {type(expected_shapes).__name__}")
     with np.load(path, allow_pickle=False) as data:
         loaded = {name: data[name] for name in data.files}
     if shapes is None:
