@@ -73,7 +73,8 @@ def pack_params(params: list[dict[str, np.ndarray]], mode: str, direction: str =
         if flat.size == size:
             return tf.constant(flat)
     sizes = sorted({c.size for c in candidates})
-    raise ValueError(f"packing: per_layer_concat gives {sizes} values, CudnnRNNParamsSize says {size}")
+    raise ValueError(f"packing: per_layer_concat gives {sizes} values, "
+                     f"CudnnRNNParamsSize says {size}")
 
 
 def cudnn_tf_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray | None, params: list[dict[str, np.ndarray]],
