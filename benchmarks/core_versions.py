@@ -18,7 +18,9 @@ thread. Two steps are timed for each version:
     iteration of the training loop does.
 
 Both versions must agree on the loss and gradients bit for bit before anything is timed.
-The table gives medians of wall-clock time and new/old ratios; nothing here asserts a speed.
+The table gives medians of wall-clock time and new/old ratios, also written to
+``benchmarks/results/core_versions.csv`` (``--out``) with the machine description beside
+it; nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import json
 import subprocess
 import sys
 import tarfile
@@ -39,11 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine  # noqa: E402
 import numpy as np  # noqa: E402
 from step_benchmark import SIZES, TINY_SIZES, make_problem  # noqa: E402
-from timing import quartiles_ms, time_interleaved  # noqa: E402
+from timing import quartiles_ms, time_interleaved, write_csv  # noqa: E402
 
 import rnnlib  # noqa: E402
 
 BASELINE = "rnnlib_baseline"
+COLUMNS = ["B", "T", "V", "H", "step", "new_ms", "new_q1_ms", "new_q3_ms", "old_ms", "old_q1_ms",
+           "old_q3_ms", "new_over_old", "repeats", "baseline"]
 
 
 def import_baseline(ref: str):
@@ -81,13 +86,17 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--tiny", action="store_true", help="small sizes, 3 rounds (smoke test)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for core_versions.csv and .json (default benchmarks/results; "
+                             "tiny: none written)")
     args = parser.parse_args(argv)
     machine.set_blas_threads(1)
     old = import_baseline(args.ref)
-    print(machine.describe(machine.machine_info()), flush=True)
+    info = machine.machine_info()
+    print(machine.describe(info), flush=True)
     sizes, repeats = (TINY_SIZES, 3) if args.tiny else (SIZES, args.repeats)
     print(f"{'B':>3} {'T':>3} {'V':>3} {'H':>4}  {'step':6}  {'new ms':>8}  {'old ms':>8}  new/old")
-    ratios = []
+    rows = []
     for B, T, V, H in sizes:
         new_model, x, y, new_loss, new_update = steps(rnnlib, B, T, V, H)
         old_model, _, _, old_loss, old_update = steps(old, B, T, V, H)
@@ -99,12 +108,22 @@ def main(argv=None):
                "new update": new_update, "old update": old_update}
         times = time_interleaved(fns, repeats, args.warmup)
         for step in ("loss", "update"):
-            new_ms, old_ms = (quartiles_ms(times[f"{v} {step}"][:, 0])[0] for v in ("new", "old"))
-            ratios.append(new_ms / old_ms)
-            print(f"{B:3d} {T:3d} {V:3d} {H:4d}  {step:6}  {new_ms:8.3f}  {old_ms:8.3f}  {new_ms / old_ms:.2f}",
-                  flush=True)
-    print(f"largest new/old: {max(ratios):.2f}")
-    return ratios
+            row = {"B": B, "T": T, "V": V, "H": H, "step": step, "repeats": repeats, "baseline": args.ref}
+            for v in ("new", "old"):
+                row[f"{v}_ms"], row[f"{v}_q1_ms"], row[f"{v}_q3_ms"] = quartiles_ms(times[f"{v} {step}"][:, 0])
+            row["new_over_old"] = row["new_ms"] / row["old_ms"]
+            rows.append(row)
+            print(f"{B:3d} {T:3d} {V:3d} {H:4d}  {step:6}  {row['new_ms']:8.3f}  {row['old_ms']:8.3f}  "
+                  f"{row['new_over_old']:.2f}", flush=True)
+    print(f"largest new/old: {max(r['new_over_old'] for r in rows):.2f}")
+    out = args.out or (None if args.tiny else ROOT / "benchmarks" / "results")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        info["load_average_1min_end"] = machine.machine_info()["load_average_1min"]
+        write_csv(out / "core_versions.csv", rows, COLUMNS)
+        (out / "core_versions.json").write_text(json.dumps(info, indent=1) + "\n")
+        print(f"wrote {out / 'core_versions.csv'} and {out / 'core_versions.json'}")
+    return rows
 
 
 if __name__ == "__main__":
