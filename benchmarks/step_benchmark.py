@@ -123,7 +123,7 @@ def step_gflop(B, T, V, H) -> float:
 
 def rnnlib_step_gflop(B, T, V, H) -> float:
     """``step_gflop`` plus rnnlib's dW: a product by the (BT, V) one-hot matrix up to
-    V = 4H ids (2BTVH), a scatter-add (no products) above (``rnnlib.rnn._sum_by_id``)."""
+    V = 4H ids (2BTVH), a scatter-add (no products) above (``rnnlib.rnn.sum_by_id``)."""
     return step_gflop(B, T, V, H) + (2 * B * T * V * H / 1e9 if V <= 4 * H else 0.0)
 
 

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from . import _validate as v
+from ._validate import as_generator, check_ids, check_positive_float, check_positive_int
 
 # ------------------------------------------------------------------ corpus --
 
@@ -79,7 +79,7 @@ class CharVocab:
     def decode(self, ids):
         """The str whose characters are ``ids``, a 1-D integer array (or list) in [0, K)."""
         ids = np.asarray(ids)
-        v.check_ids("ids", ids, (None,), len(self))
+        check_ids("ids", ids, (None,), len(self))
         return "".join(self.chars[i] for i in ids)
 
 
@@ -103,7 +103,7 @@ def train_val_split(text, val_fraction):
     """
     if not isinstance(text, str):
         raise TypeError(f"text: expected a str, got {type(text).__name__}")
-    val_fraction = v.check_positive_float("val_fraction", val_fraction)
+    val_fraction = check_positive_float("val_fraction", val_fraction)
     if val_fraction >= 1:
         raise ValueError(f"val_fraction: expected a number in (0, 1), got {val_fraction!r}")
     paragraphs = text.split("\n")
@@ -133,8 +133,8 @@ def batchify(ids, batch_size):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("ids", ids, (None,), None)
-    B = v.check_positive_int("batch_size", batch_size)
+    check_ids("ids", ids, (None,), None)
+    B = check_positive_int("batch_size", batch_size)
     L = len(ids) // B
     if L < 2:
         raise ValueError(f"ids: expected at least 2 * batch_size = {2 * B} ids, "
@@ -152,8 +152,8 @@ def iter_chunks(streams, seq_len, *, drop_last=False):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("streams", streams, (None, None), None)
-    T = v.check_positive_int("seq_len", seq_len)
+    check_ids("streams", streams, (None, None), None)
+    T = check_positive_int("seq_len", seq_len)
     L = streams.shape[1]
     if L < 2:
         raise ValueError(f"streams: expected at least 2 columns (an input and its target), got shape {streams.shape}")
@@ -169,8 +169,8 @@ def num_chunks(streams, seq_len, *, drop_last=False):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("streams", streams, (None, None), None)
-    T = v.check_positive_int("seq_len", seq_len)
+    check_ids("streams", streams, (None, None), None)
+    T = check_positive_int("seq_len", seq_len)
     targets = streams.shape[1] - 1
     return targets // T if drop_last else -(-targets // T)
 
@@ -197,15 +197,15 @@ def balanced_brackets(n, length, rng, *, hard_fraction=0.0, ends=3):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    n = v.check_positive_int("n", n)
-    length = v.check_positive_int("length", length)
+    n = check_positive_int("n", n)
+    length = check_positive_int("length", length)
     if length % 2:
         raise ValueError(f"length: expected an even number, got {length}")
-    hard_fraction = v.check_positive_float("hard_fraction", hard_fraction, allow_zero=True)
+    hard_fraction = check_positive_float("hard_fraction", hard_fraction, allow_zero=True)
     if hard_fraction > 1:
         raise ValueError(f"hard_fraction: expected a number in [0, 1], got {hard_fraction!r}")
-    ends = v.check_positive_int("ends", ends, allow_zero=True)
-    rng = v.as_generator(rng)
+    ends = check_positive_int("ends", ends, allow_zero=True)
+    rng = as_generator(rng)
     want = {1: (n + 1) // 2, 0: n // 2}
     n_hard = int(hard_fraction * want[0])
     if n_hard and ends > length // 2 - 2:
@@ -241,8 +241,8 @@ def ends_look_balanced(x, ends):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("x", x, (None, None), 2)
-    ends = v.check_positive_int("ends", ends, allow_zero=True)
+    check_ids("x", x, (None, None), 2)
+    ends = check_positive_int("ends", ends, allow_zero=True)
     T = x.shape[1]
     if 2 * ends > T:
         raise ValueError(f"ends: expected at most half the length {T} of x, got {ends}")
@@ -257,7 +257,7 @@ def is_balanced(x):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    v.check_ids("x", x, (None, None), 2)
+    check_ids("x", x, (None, None), 2)
     depth = np.cumsum(np.where(x == 0, 1, -1), axis=1)
     return (depth.min(axis=1) >= 0) & (depth[:, -1] == 0)
 
@@ -279,12 +279,12 @@ def reverse_digits(n, min_len, max_len, rng):
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
-    n = v.check_positive_int("n", n)
-    min_len = v.check_positive_int("min_len", min_len)
-    max_len = v.check_positive_int("max_len", max_len)
+    n = check_positive_int("n", n)
+    min_len = check_positive_int("min_len", min_len)
+    max_len = check_positive_int("max_len", max_len)
     if max_len < min_len:
         raise ValueError(f"max_len: expected >= min_len ({min_len}), got {max_len}")
-    rng = v.as_generator(rng)
+    rng = as_generator(rng)
     GO, EOS = 10, 11
     lengths = rng.integers(min_len, max_len + 1, size=n)
     digits = rng.integers(0, 10, size=(n, max_len))

@@ -21,10 +21,6 @@ from ._validate import check_choice, check_dtype, check_float_array, check_posit
 from .models import check_lm_params
 
 
-def _copy(a: np.ndarray) -> np.ndarray:
-    return a.copy(order="C")
-
-
 def _check_rnn_params(W, U, b) -> None:
     """W (H, D), U (H, H), b (H,) of one float dtype, as rnn_forward checks them."""
     H, _ = check_float_array("W", W, (None, None), allow_nonfinite=True).shape
@@ -67,7 +63,7 @@ def simple_rnn_to_keras(W, U, b) -> list[np.ndarray]:
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
     _check_rnn_params(W, U, b)
-    return [_copy(W.T), _copy(U.T), _copy(b)]
+    return [W.T.copy(), U.T.copy(), b.copy()]
 
 
 def simple_rnn_from_keras(weights) -> dict[str, np.ndarray]:
@@ -80,7 +76,7 @@ def simple_rnn_from_keras(weights) -> dict[str, np.ndarray]:
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
     kernel, recurrent_kernel, bias = _check_weights("weights", weights, _SIMPLE_RNN)
-    return {"W": _copy(kernel.T), "U": _copy(recurrent_kernel.T), "b": _copy(bias)}
+    return {"W": kernel.T.copy(), "U": recurrent_kernel.T.copy(), "b": bias.copy()}
 
 
 def _simple_rnn_cell(layer):
@@ -148,8 +144,8 @@ def language_model_to_keras(params) -> list[np.ndarray]:
     _, H, _ = check_lm_params(params)
     p = params
     identity = np.eye(H, dtype=p["W"].dtype)
-    return [_copy(p["W"].T), identity, _copy(p["U"].T), _copy(p["b"]),
-            _copy(p["V"].T), _copy(p["b_y"])]
+    return [p["W"].T.copy(), identity, p["U"].T.copy(), p["b"].copy(),
+            p["V"].T.copy(), p["b_y"].copy()]
 
 
 def language_model_from_keras(weights) -> dict[str, np.ndarray]:
@@ -167,8 +163,8 @@ def language_model_from_keras(weights) -> dict[str, np.ndarray]:
     """
     table, kernel, recurrent, bias, dense_kernel, dense_bias = _check_weights(
         "weights", weights, _LANGUAGE_MODEL)
-    return {"W": _copy((table @ kernel).T), "U": _copy(recurrent.T), "b": _copy(bias),
-            "V": _copy(dense_kernel.T), "b_y": _copy(dense_bias)}
+    return {"W": (table @ kernel).T.copy(), "U": recurrent.T.copy(), "b": bias.copy(),
+            "V": dense_kernel.T.copy(), "b_y": dense_bias.copy()}
 
 
 def language_model_grads_from_keras(grads) -> dict[str, np.ndarray]:
@@ -184,8 +180,8 @@ def language_model_grads_from_keras(grads) -> dict[str, np.ndarray]:
     """
     d_table, d_recurrent, d_bias, d_dense, d_dense_bias = _check_weights(
         "grads", grads, (("embeddings", "DH"),) + _LANGUAGE_MODEL[2:])
-    return {"W": _copy(d_table.T), "U": _copy(d_recurrent.T), "b": _copy(d_bias),
-            "V": _copy(d_dense.T), "b_y": _copy(d_dense_bias)}
+    return {"W": d_table.T.copy(), "U": d_recurrent.T.copy(), "b": d_bias.copy(),
+            "V": d_dense.T.copy(), "b_y": d_dense_bias.copy()}
 
 
 def build_keras_language_model(input_size, hidden_size, output_size=None, *,
@@ -283,7 +279,7 @@ def basic_rnn_cell_from_params(W, U, b) -> list[np.ndarray]:
     Derived in: Chapter 4, BasicRNNCell (book/04b_basic_rnn_cell.ipynb)
     """
     _check_rnn_params(W, U, b)
-    return [np.concatenate([W.T, U.T], axis=0), _copy(b)]
+    return [np.concatenate([W.T, U.T], axis=0), b.copy()]
 
 
 def params_from_basic_rnn_cell(weights) -> dict[str, np.ndarray]:
@@ -301,7 +297,7 @@ def params_from_basic_rnn_cell(weights) -> dict[str, np.ndarray]:
         raise ValueError("weights[0] (kernel): expected shape (D + H, H) with D >= 1, "
                          f"got shape {kernel.shape}")
     D = rows - H
-    return {"W": _copy(kernel[:D].T), "U": _copy(kernel[D:].T), "b": _copy(bias)}
+    return {"W": kernel[:D].T.copy(), "U": kernel[D:].T.copy(), "b": bias.copy()}
 
 
 def _basic_cell_variables(cell):

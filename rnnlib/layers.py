@@ -9,7 +9,8 @@ def affine_forward(h, V, b_y):
     """Scores of every step, z_t = V h_t + b_y.
 
     h: (B, T, H) states (or (B, H) for one step); V: (K, H); b_y: (K,). Returns z,
-    h's shape with K last, and a cache for ``affine_backward``.
+    h's shape with K last, and a cache for ``affine_backward`` that holds h and V
+    themselves: do not change them in place before the backward pass.
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -34,8 +35,8 @@ def affine_backward(dz, cache):
             "db_y": dz_rows.sum(axis=0)}  # sum_t dz_t
 
 
-# A (B, T, n) array as the (T*B, n) matrix whose row t*B + i is step t of sequence i:
-# one matrix product then covers every step, and rnn_forward's states need no copy.
+# A (B, T, n) array as the (T*B, n) matrix whose row t*B + i is step t of sequence i: one
+# product covers every step (time-major, as rnn_forward stores its states: no copy).
 
 
 def _rows(a):

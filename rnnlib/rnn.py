@@ -32,7 +32,7 @@ def input_term_backward(ds, x, W):
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
     if x.dtype.kind in "iu":
-        return _sum_by_id(ds, x, W.shape[1]), None  # x_n is one-hot: column x_n gets ds_n
+        return sum_by_id(ds, x, W.shape[1]), None  # x_n is one-hot: column x_n gets ds_n
     return ds.T @ x, ds @ W
 
 
@@ -40,7 +40,8 @@ def rnn_step_forward(x_t, h_prev, W, U, b):
     """One step, h_t = tanh(W x_t + U h_prev + b).
 
     x_t: (B, D) floats or (B,) ids; h_prev: (B, H). Returns h_t (B, H), read-only,
-    and a cache for ``rnn_step_backward``.
+    and a cache for ``rnn_step_backward`` that holds x_t, h_prev, W and U themselves:
+    do not change them in place before the backward pass.
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -73,7 +74,8 @@ def rnn_forward(x, h0, W, U, b):
 
     x: (B, T, D) floats or (B, T) ids; h0: (B, H), or None for zeros. Returns hs
     (B, T, H), the state after every step (read-only: the cache shares it), and a
-    cache for ``rnn_backward``.
+    cache for ``rnn_backward`` that holds x, W and U themselves: do not change them in
+    place before the backward pass.
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -131,20 +133,20 @@ def bptt_deltas(dhs, h, U, chunk=None):
 
 
 def truncated_bptt_deltas(dhs, h, U, k):
-    """Per-output truncated BPTT: output t adds dL_t/ds_j to ds for j = t, ..., t-k
+    """Per-output truncated BPTT: output t adds dL_t/ds_j to ds for j = t, ..., max(1, t-k)
     only. A literal double loop, O(T k). Arguments and result as for ``bptt_deltas``.
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
     T = len(dhs)
-    dtanh = 1 - h[1:] ** 2  # tanh'(s_t) = 1 - h_t^2 for every step
+    dtanh = 1 - h**2  # dtanh[t] = tanh'(s_t) = 1 - h_t^2 (dtanh[0] unused)
     ds = np.zeros_like(dhs)
-    for t in range(T):
-        delta = dhs[t] * dtanh[t]  # dL_t/ds_t
-        ds[t] += delta
-        for j in range(t - 1, max(0, t - k) - 1, -1):
+    for t in range(1, T + 1):  # every output t ...
+        delta = dhs[t - 1] * dtanh[t]  # dL_t/ds_t
+        ds[t - 1] += delta
+        for j in range(t - 1, max(1, t - k) - 1, -1):  # ... back to s_max(1, t-k)
             delta = (delta @ U) * dtanh[j]  # dL_t/ds_j = (U^T dL_t/ds_{j+1}) * tanh'(s_j)
-            ds[j] += delta
+            ds[j - 1] += delta
     return ds
 
 
@@ -191,7 +193,7 @@ def state_gradients(dhs, cache):
 # ---- below the functions the chapters show: a speed-up the performance appendix measures
 
 
-def _sum_by_id(ds, ids, num_ids):
+def sum_by_id(ds, ids, num_ids):
     """(H, num_ids): column i sums the rows ds[n] (N, H) whose id ids[n] is i.
 
     Up to 4H ids, as ds.T @ onehot(ids); above, a scatter-add, whose cost does not grow

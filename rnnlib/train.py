@@ -58,7 +58,7 @@ def train_language_model(model, streams, *, seq_len, optimizer, steps, max_norm=
                 norm = global_norm(grads)
             else:
                 grads, norm = clip_by_global_norm(grads, max_norm)  # eq-06-clip
-            optimizer.step(model.params, grads)                     # theta <- theta - eta g
+            optimizer.step(model.params, grads)  # one update (SGD: theta <- theta - eta g)
             history["loss"].append(float(loss) / B)
             history["grad_norm"].append(norm)
             info = {"loss": history["loss"][-1]}

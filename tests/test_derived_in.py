@@ -68,3 +68,15 @@ def test_a_shown_function_names_the_chapter_that_shows_it(notebook, expr, obj):
     assert match, f"{expr} (shown in {notebook.name}): its docstring has no 'Derived in: ... (book/NAME.ipynb)'"
     assert match.group(1) == f"book/{notebook.name}", (
         f"{expr} is shown in book/{notebook.name}, but its docstring says {match.group(1)}")
+
+
+def test_every_derived_in_line_of_rnnlib_names_a_notebook_that_exists():
+    """Functions no chapter shows may still say where they are derived: the notebook must exist,
+    and a name written like a notebook but not matching the pattern counts as a broken link."""
+    lines = [(path.name, line.strip()) for path in (BOOK.parent / "rnnlib").rglob("*.py")
+             for line in path.read_text(encoding="utf-8").splitlines() if "Derived in:" in line]
+    assert len(lines) >= 40
+    for name, line in lines:
+        match = DERIVED_IN.search(line)
+        assert match, f"{name}: {line!r} does not name its notebook as (book/NAME.ipynb)"
+        assert (BOOK.parent / match.group(1)).is_file(), f"{name}: {line!r} names a missing notebook"

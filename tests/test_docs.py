@@ -32,7 +32,7 @@ def test_every_export_names_the_chapter_that_derives_it(name):
 
 
 def test_importing_every_module_imports_neither_tensorflow_nor_keras():
-    """Interop modules (keras_interop, cudnn_tf, tfcompat) import TensorFlow only when called."""
+    """Interop modules (keras_interop, cudnn.tf_ops, tfcompat) import TensorFlow only when called."""
     code = "import sys, rnnlib; import " + ", ".join(f"rnnlib.{m}" for m in PUBLIC_MODULES) + \
         "; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

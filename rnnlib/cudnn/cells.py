@@ -14,6 +14,7 @@ import numpy as np
 
 
 def sigmoid(a):
+    """The logistic function 1 / (1 + exp(-a)), elementwise."""
     return 0.5 * (1.0 + np.tanh(0.5 * a))  # = 1 / (1 + exp(-a)), without overflow
 
 
@@ -108,7 +109,7 @@ def gru_step_backward(dh, dc, cache, p, grads):
     return da, dh_prev, None
 
 
-# mode -> (step_forward, step_backward)
+#: mode -> (step_forward, step_backward): the cell that ``pseudo_layer_forward`` runs.
 CELLS = {
     "rnn_tanh": (elman_step_forward, elman_step_backward),
     "rnn_relu": (partial(elman_step_forward, relu=True), partial(elman_step_backward, relu=True)),

@@ -38,7 +38,7 @@ def pack_params(params: list[dict[str, np.ndarray]], mode: str, direction: str =
     layer-0 input regions with size 0 and TensorFlow CHECKs every region's size
     (tensorflow#16042); run such calls in a child process.
     """
-    from rnnlib.tfcompat import import_tensorflow
+    from ..tfcompat import import_tensorflow
 
     tf = import_tensorflow()
     check_choice("packing", packing, PACKINGS)
@@ -87,7 +87,7 @@ def cudnn_tf_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray | None, param
     y (B, T, dirs*H) and c_n None unless LSTM. ``op`` is ``'CudnnRNN'`` or
     ``'CudnnRNNV3'`` (the one Keras calls). Runs on ``/GPU:0``.
     """
-    from rnnlib.tfcompat import import_tensorflow
+    from ..tfcompat import import_tensorflow
 
     tf = import_tensorflow()
     check_choice("mode", mode, MODES)
