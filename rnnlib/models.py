@@ -159,7 +159,7 @@ class RNNLanguageModel:
             else:  # draw from p = softmax(z / temperature)
                 cdf = np.cumsum(softmax(z / temperature), axis=-1)
                 u = rng.random((z.shape[0], 1)) * cdf[:, -1:]
-                ids = np.minimum((cdf < u).sum(axis=-1), z.shape[-1] - 1)  # inverse cdf
+                ids = np.minimum((cdf <= u).sum(axis=-1), z.shape[-1] - 1)  # inverse cdf
             out[:, i] = ids
             h = np.tanh(W.T[ids] + b + h @ U.T)  # h_t = tanh(W x_t + b + U h_{t-1})
             z = h @ V.T + b_y                     # z_t = V h_t + b_y

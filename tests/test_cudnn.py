@@ -516,3 +516,49 @@ def test_bad_backward_and_conversion_inputs():
     kernel, recurrent_kernel, bias = params_to_keras(init_cudnn_params("gru", 2, H, rng=0)[0], "gru")
     with raises_naming(ValueError, "weights"):
         keras_to_params([kernel, recurrent_kernel, bias.ravel()], "gru")
+
+
+class FixedDraws(np.random.Generator):
+    """A Generator whose ``random`` repeats the given uniform draws over the shape asked for."""
+
+    def __init__(self, draws):
+        super().__init__(np.random.PCG64(0))
+        self.draws = np.asarray(draws, dtype=np.float64)
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return np.resize(self.draws, size).astype(dtype)
+
+
+def test_dropout_keeps_an_entry_whose_uniform_draw_is_at_least_p():
+    """rng.random is uniform on [0, 1): keeping the entries whose draw r has r >= p keeps each with
+    probability exactly 1 - p (a draw equal to p is kept). The second layer reads the first layer's
+    output times keep / (1 - p)."""
+    p = 0.25
+    draws = [p, np.nextafter(p, 0), 0.0, 1 - 2.0**-53, np.nextafter(p, 1)]
+    params, x, _, _, _ = _setup("gru", "unidirectional", 2, "linear")
+    y = cudnn_rnn_forward(x, None, None, params, "gru", dropout=p, training=True, rng=FixedDraws(draws))[0]
+    first = cudnn_rnn_forward(x, None, None, params[:1], "gru")[0]
+    keep = np.resize(np.array([1.0, 0.0, 0.0, 1.0, 1.0]), first.shape)
+    expected = cudnn_rnn_forward(first * (keep / (1 - p)), None, None, params[1:], "gru")[0]
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_a_wrong_state_shape_is_reported_with_the_integer_shape_expected():
+    params, x, h0, c0, _ = _setup("lstm", "bidirectional", 2, "linear")
+    with raises_naming(ValueError, "h0") as info:
+        cudnn_rnn_forward(x, h0[:3], c0, params, "lstm", direction="bidirectional")
+    assert str(info.value) == f"h0: expected shape (4, {B}, {H}), got shape (3, {B}, {H})"
+
+
+def test_conversion_says_what_is_wrong_with_the_first_layers_parameters():
+    params, *_ = _setup("lstm", "unidirectional", 1, "linear")
+    for bad, ending in [((), "got tuple"), (tuple(params), "got tuple"), ([], "got list"), ("W_i", "got str")]:
+        with raises_naming(TypeError, "params") as info:
+            params_to_canonical(bad, "lstm")
+        assert str(info.value) == f"params: expected a non-empty list of dicts, {ending}"
+    missing = {k: a for k, a in params[0].items() if k != "W_i"}
+    for bad in ([missing], [dict(params[0], W_i=params[0]["W_i"][0])], [dict(params[0], W_i=[[1.0]])]):
+        with raises_naming(ValueError, "params[0]") as info:
+            params_to_canonical(bad, "lstm")
+        got = sorted(bad[0])
+        assert str(info.value) == f"params[0]: expected a 2-D array 'W_i' for mode='lstm', got keys {got}"

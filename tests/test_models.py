@@ -284,3 +284,39 @@ def test_seeded_samples_are_the_same_as_before():
     model = RNNLanguageModel(1000, 4, rng=5, dtype=np.float32)
     ids = model.sample(np.zeros((2000, 1), dtype=np.int64), 4, rng=6)
     assert hashlib.sha256(np.ascontiguousarray(ids).tobytes()).hexdigest()[:16] == "56c775753f325e4e"
+
+
+class FixedDraws(np.random.Generator):
+    """A Generator whose ``random`` returns the given uniform draws in turn (one per sequence and step)."""
+
+    def __init__(self, draws):
+        super().__init__(np.random.PCG64(0))
+        self.draws = list(draws)
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        n = int(np.prod(size))
+        values, self.draws = self.draws[:n], self.draws[n:]
+        return np.array(values, dtype=dtype).reshape(size)
+
+
+def test_a_draw_picks_the_id_whose_half_open_cdf_interval_holds_it():
+    """rng.random is uniform on [0, 1): id k is drawn when r * total lies in [cdf[k-1], cdf[k]), so
+    each id is drawn with exactly its probability, and an id whose probability is 0 (exp underflows
+    for a score 1e4 below the rest) never, not even for r = 0.0."""
+    model = state_free_model([-1e4, 0.0, 0.0, -1e4])  # p = (0, 1/2, 1/2, 0) exactly; cdf (0, .5, 1, 1)
+    top = 1 - 2.0**-53  # the largest value rng.random returns
+    draws = [0.0, 0.5, np.nextafter(0.5, 0), top]
+    ids = model.sample(np.zeros((4, 1), dtype=np.int64), 1, rng=FixedDraws(draws))
+    assert ids[:, 0].tolist() == [1, 2, 1, 2]
+
+
+@pytest.mark.parametrize("name", ["W", "U", "b", "V", "b_y"])
+def test_parameters_are_not_scanned_a_nan_one_gives_nan_scores(name):
+    """No parameter is scanned for NaN on every call (the training loops check the loss instead):
+    a model around a NaN parameter is built and run, and the NaN shows in its scores."""
+    params = dict(RNNLanguageModel(5, 4, 3, rng=0).params)
+    params[name] = params[name].copy()
+    params[name].flat[0] = np.nan
+    model = RNNLanguageModel.from_params(params)
+    logits, _ = model.forward(np.array([[0, 1, 2]]))
+    assert np.isnan(logits).any()

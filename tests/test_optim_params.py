@@ -131,3 +131,18 @@ def test_global_norm_is_the_norm_of_all_entries_accumulated_in_float64():
     big = {"a": np.full(4, 3e20, dtype=np.float32)}  # squares overflow float32
     assert global_norm(big) == pytest.approx(6e20)
     assert clip_by_global_norm(grads, 1.0)[1] == global_norm(grads)
+
+
+def test_optimizers_and_global_norm_do_not_scan_values():
+    """Parameters and gradients are not scanned for NaN or inf on every step (the training loops
+    check the loss instead): a non-finite gradient is applied like any other, and its norm says so."""
+    for opt in (SGD(0.1), Adagrad(0.1)):
+        params, grads = params_and_grads()
+        params["b"][0] = np.nan
+        grads["W"][0, 0] = np.inf
+        with np.errstate(invalid="ignore"):  # Adagrad's inf / sqrt(inf) is NaN
+            opt.step(params, grads)
+        assert np.isnan(params["b"][0]) and np.isfinite(params["b"][1:]).all()
+        assert not np.isfinite(params["W"][0, 0]) and np.isfinite(params["W"].flat[1:]).all()
+    assert global_norm({"a": np.array([np.inf, 1.0]), "b": np.ones(2)}) == np.inf
+    assert np.isnan(global_norm({"a": np.array([np.nan, 1.0])}))

@@ -233,7 +233,7 @@ class FakeBar:
 
     def __init__(self, total=None, desc=None, leave=True):
         self.total, self.desc, self.leave = total, desc, leave
-        self.count, self.postfixes, self.closed = 0, [], False
+        self.count, self.postfixes, self.closed, self.closed_after = 0, [], False, []
         FakeBar.bars.append(self)
 
     def update(self, n=1):
@@ -244,6 +244,7 @@ class FakeBar:
 
     def close(self):
         self.closed = True
+        self.closed_after.append(self.count)  # the updates shown when it closed
 
 
 @pytest.fixture
@@ -262,6 +263,7 @@ def test_progress_true_shows_one_bar_counting_updates_with_rounded_scores(fake_t
                                 val_streams=streams[:, :30], eval_every=2)
     (bar,) = fake_tqdm
     assert (bar.total, bar.desc, bar.leave, bar.count, bar.closed) == (4, "training", False, 4, True)
+    assert bar.closed_after == [4]  # closed once, after the last update
     assert [p["loss"] for p in bar.postfixes] == [round(v, 3) for v in hist["loss"]]
     assert [p.get("val_bpc") for p in bar.postfixes] == [None, round(hist["val_bpc"][0], 3),
                                                          None, round(hist["val_bpc"][1], 3)]
@@ -270,6 +272,7 @@ def test_progress_true_shows_one_bar_counting_updates_with_rounded_scores(fake_t
                              batch_size=4, rng=0, progress=True)
     bar = fake_tqdm[1]
     assert (bar.total, bar.desc, bar.leave, bar.count, bar.closed) == (3, "training", False, 3, True)
+    assert bar.closed_after == [3]
     assert [p["loss"] for p in bar.postfixes] == [round(v, 3) for v in hist["loss"]]
 
 
@@ -437,6 +440,8 @@ def test_a_loss_that_is_not_finite_stops_either_loop_naming_the_step(bad):
     with raises_naming(ValueError, "loss") as info:
         train_language_model(model, batchify(TEXT_IDS, 4), seq_len=5, optimizer=SGD(0.1), steps=5)
     assert f"got {bad} at step 3 " in str(info.value)
+    assert str(info.value) == (f"loss: expected a finite value, got {bad} at step 3 "
+                               "(is the learning rate too large for the model?)")
     assert np.array_equal(model.params["W"], np.full((2, K), -0.05))  # two updates of 0.1 * 1 / B, not a third
     model = Diverging(good=0, bad=bad)
     with raises_naming(ValueError, "loss") as info:
@@ -473,3 +478,43 @@ def test_language_model_loss_is_per_stream_whatever_the_models_default_reduction
     runs = [train_language_model(m, streams, seq_len=7, optimizer=SGD(0.5), steps=3) for m in (plain, other)]
     assert np.array_equal(runs[0]["loss"], runs[1]["loss"])
     assert np.array_equal(runs[0]["grad_norm"], runs[1]["grad_norm"])
+
+
+class Untrainable:
+    """A model that fails the test if a loop gets as far as computing a loss."""
+
+    def __init__(self):
+        self.params, self.input_size, self.hidden_size = {"W": np.zeros((2, K))}, K, 2
+
+    def loss(self, *args, **kwargs):
+        raise AssertionError("the loop ran the model before checking its arguments")
+
+
+@pytest.mark.parametrize("max_norm", [-1.0, 0.0, "1"])
+def test_both_loops_check_max_norm_before_the_first_update(max_norm):
+    error = TypeError if isinstance(max_norm, str) else ValueError
+    with raises_naming(error, "max_norm"):
+        train_language_model(Untrainable(), batchify(TEXT_IDS, 4), seq_len=5, optimizer=SGD(0.1), steps=2,
+                             max_norm=max_norm)
+    with raises_naming(error, "max_norm"):
+        train_minibatches(Untrainable(), {"x": np.arange(8)}, optimizer=SGD(0.1), steps=2, batch_size=2, rng=0,
+                          max_norm=max_norm)
+
+
+def test_data_with_unequal_rows_says_how_many_rows_were_expected():
+    data = {"x": np.zeros((4, 7)), "y": np.zeros((3, 7))}
+    with raises_naming(ValueError, "data['y']") as info:
+        train_minibatches(Untrainable(), data, optimizer=SGD(0.1), steps=1, batch_size=2, rng=0)
+    assert str(info.value) == "data['y']: expected 4 rows like data['x'], got shape (3, 7)"
+
+
+def test_minibatch_grad_norm_without_clipping_is_the_norm_of_each_gradient():
+    class Fixed:
+        params = {"W": np.zeros(2)}
+
+        def loss(self, x):
+            return 1.0, {"W": np.array([3.0, 4.0]) * x[0]}
+
+    hist = train_minibatches(Fixed(), {"x": np.arange(1, 5)}, optimizer=SGD(0.1), steps=4, batch_size=1, rng=0)
+    order = np.random.default_rng(0).permutation(4) + 1  # the row each update reads
+    assert hist["grad_norm"].dtype == np.float64 and hist["grad_norm"].tolist() == (5.0 * order).tolist()
