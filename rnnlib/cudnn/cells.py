@@ -109,7 +109,7 @@ def gru_step_backward(dh, dc, cache, p, grads):
     return da, dh_prev, None
 
 
-#: mode -> (step_forward, step_backward): the cell that ``pseudo_layer_forward`` runs.
+#: The cell of each mode, the (step_forward, step_backward) pair that stack.py runs.
 CELLS = {
     "rnn_tanh": (elman_step_forward, elman_step_backward),
     "rnn_relu": (partial(elman_step_forward, relu=True), partial(elman_step_backward, relu=True)),
