@@ -155,10 +155,10 @@ def truncated_bptt_deltas(dhs, h, U, k):
 
 
 def tbptt_deltas(dhs, h, U, k1, k2):
-    """TBPTT(k1, k2) (Williams and Peng's BPTT(h; h') with h = k2, h' = k1): after
-    every k1 steps, one sweep back k2 steps. The outputs t of block m, (m-1) k1 < t <= m k1,
-    send their gradient back to s_j for j >= max(1, m k1 - k2 + 1) only. k2 >= k1.
-    Cost O(T k2 / k1). Arguments and result as for ``bptt_deltas``.
+    """TBPTT(k1, k2), Williams and Peng's BPTT(h; h') with h = k2, h' = k1: after
+    every k1 steps, one sweep k2 steps back. Output t of block m,
+    (m-1) k1 < t <= m k1, reaches s_j for j >= max(1, m k1 - k2 + 1) only.
+    k2 >= k1; cost O(T k2 / k1). Arguments and result as for ``bptt_deltas``.
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
@@ -168,7 +168,8 @@ def tbptt_deltas(dhs, h, U, k1, k2):
         first = max(1, end - k2 + 1)  # the deepest step this sweep reaches
         dh_next = np.zeros_like(dhs[0])
         for t in range(min(end, T), first - 1, -1):
-            dh_t = dh_next + dhs[t - 1] if t > end - k1 else dh_next  # block's outputs only
+            in_block = t > end - k1  # only the block's outputs feed in
+            dh_t = dh_next + dhs[t - 1] if in_block else dh_next
             delta = dh_t * (1 - h[t] ** 2)
             ds[t - 1] += delta
             dh_next = delta @ U
