@@ -149,9 +149,11 @@ def check_loss_args(logits, targets, mask, reduction):
     return B, T, K
 
 
-def check_bptt_args(dhs, cache, truncate=None, chunk=None, tbptt=None):
+def check_bptt_args(dhs, cache, truncate=None, chunk=None, tbptt=None, return_deltas=False):
     """``rnn_backward``'s dhs (like the cached hs), cache and options; returns (truncate,
     chunk, tbptt): ints or None, and a pair of ints (k1, k2) or None."""
+    if not isinstance(return_deltas, bool | np.bool_):
+        raise TypeError(f"return_deltas: expected True or False, got {return_deltas!r}")
     if not isinstance(cache, dict) or not {"h", "hs", "U"} <= set(cache):
         raise TypeError("cache: expected the cache dict returned by rnn_forward, "
                         f"got {type(cache).__name__}")

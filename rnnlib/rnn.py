@@ -92,7 +92,7 @@ def rnn_forward(x, h0, W, U, b):
     return hs, {"x": x, "h": h, "hs": hs, "W": W, "U": U}
 
 
-def rnn_backward(dhs, cache, truncate=None, chunk=None, tbptt=None):
+def rnn_backward(dhs, cache, truncate=None, chunk=None, tbptt=None, return_deltas=False):
     """Backpropagation through time from dhs (B, T, H), dL/dh_t from the layers above.
 
     Default: full BPTT. ``truncate=k``: the gradient of output t flows back through
@@ -100,11 +100,12 @@ def rnn_backward(dhs, cache, truncate=None, chunk=None, tbptt=None):
     [0, c), [c, 2c), ... ``tbptt=(k1, k2)``: TBPTT(k1, k2), every k1 steps a backward
     pass k2 steps deep (``tbptt_deltas``); (1, k + 1) is ``truncate=k`` and (c, c) is
     ``chunk=c``. At most one of the three. Returns a dict of dW, dU, db, dh0 (B, H)
-    (and dx (B, T, D) for float inputs).
+    (and dx (B, T, D) for float inputs); with ``return_deltas=True`` also ds (B, T, H),
+    ds[:, t-1] = dL/ds_t, the deltas the gradients are made of.
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    truncate, chunk, tbptt = check_bptt_args(dhs, cache, truncate, chunk, tbptt)
+    truncate, chunk, tbptt = check_bptt_args(dhs, cache, truncate, chunk, tbptt, return_deltas)
     h, U = cache["h"], cache["U"]
     dhs = dhs.swapaxes(0, 1)  # (T, B, H)
     if tbptt is not None:
@@ -113,7 +114,10 @@ def rnn_backward(dhs, cache, truncate=None, chunk=None, tbptt=None):
         ds = bptt_deltas(dhs, h, U, chunk)
     else:
         ds = truncated_bptt_deltas(dhs, h, U, truncate)
-    return grads_from_deltas(ds, cache["x"], h, cache["W"], U)
+    grads = grads_from_deltas(ds, cache["x"], h, cache["W"], U)
+    if return_deltas:
+        grads["ds"] = ds.swapaxes(0, 1)  # (B, T, H), like dhs
+    return grads
 
 
 def bptt_deltas(dhs, h, U, chunk=None):

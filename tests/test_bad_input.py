@@ -68,6 +68,8 @@ CASES = [
     ("tbptt k2 < k1", lambda: r.rnn_backward(hs, cache, tbptt=(3, 2)), ValueError, "tbptt"),
     ("tbptt not a pair", lambda: r.rnn_backward(hs, cache, tbptt=3), TypeError, "tbptt"),
     ("tbptt zero", lambda: r.rnn_backward(hs, cache, tbptt=(0, 2)), ValueError, "tbptt"),
+    ("return_deltas not a bool", lambda: r.rnn_backward(hs, cache, return_deltas=1), TypeError,
+     "return_deltas"),
     ("tbptt with chunk", lambda: r.rnn_backward(hs, cache, tbptt=(1, 2), chunk=2), ValueError,
      "tbptt"),
     ("chunk float", lambda: model.loss(x_ids, targets, chunk=2.0), TypeError, "chunk"),

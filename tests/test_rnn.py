@@ -204,6 +204,20 @@ def test_tbptt_contains_the_window_and_the_chunks_bit_for_bit(T, ids):
             assert np.array_equal(chunked[name], general[name])
 
 
+@pytest.mark.parametrize("kw", [{}, {"truncate": 2}, {"chunk": 2}, {"tbptt": (2, 3)}])
+def test_return_deltas_adds_the_deltas_batch_major_and_changes_nothing_else(kw):
+    p = make_rnn_problem(2, 5, 3, 4, seed=1, ids=False)
+    _, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
+    plain = rnn_backward(p["dhs"], cache, **kw)
+    with_ds = rnn_backward(p["dhs"], cache, return_deltas=True, **kw)
+    assert set(with_ds) == set(plain) | {"ds"}
+    for name in plain:
+        assert np.array_equal(plain[name], with_ds[name])
+    ds = with_ds["ds"]
+    assert ds.shape == p["dhs"].shape
+    np.testing.assert_allclose(ds[:, 0] @ p["U"], plain["dh0"], rtol=1e-12)  # dh0 = U^T ds_1
+
+
 def test_tbptt_deltas_with_k2_at_least_T_plus_k1_is_full_bptt():
     p = make_rnn_problem(2, 6, 3, 4, seed=3, ids=True)
     _, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
