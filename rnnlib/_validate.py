@@ -149,20 +149,33 @@ def check_loss_args(logits, targets, mask, reduction):
     return B, T, K
 
 
-def check_bptt_args(dhs, cache, truncate=None, chunk=None):
+def check_bptt_args(dhs, cache, truncate=None, chunk=None, tbptt=None, return_deltas=False):
     """``rnn_backward``'s dhs (like the cached hs), cache and options; returns (truncate,
-    chunk), ints or None."""
+    chunk, tbptt): ints or None, and a pair of ints (k1, k2) or None."""
+    if not isinstance(return_deltas, bool | np.bool_):
+        raise TypeError(f"return_deltas: expected True or False, got {return_deltas!r}")
     if not isinstance(cache, dict) or not {"h", "hs", "U"} <= set(cache):
         raise TypeError("cache: expected the cache dict returned by rnn_forward, "
                         f"got {type(cache).__name__}")
     check_grad("dhs", dhs, cache["hs"].shape, cache["hs"].dtype)
     if truncate is not None and chunk is not None:
         raise ValueError(f"truncate: expected None when chunk is given, got truncate={truncate!r}")
+    if tbptt is not None and (truncate is not None or chunk is not None):
+        raise ValueError("tbptt: expected None when truncate or chunk is given, "
+                         f"got tbptt={tbptt!r}")
     if truncate is not None:
         truncate = check_positive_int("truncate", truncate, allow_zero=True)
     if chunk is not None:
         chunk = check_positive_int("chunk", chunk)
-    return truncate, chunk
+    if tbptt is not None:
+        if not isinstance(tbptt, tuple | list) or len(tbptt) != 2:
+            raise TypeError(f"tbptt: expected a pair (k1, k2), got {tbptt!r}")
+        k1 = check_positive_int("tbptt", tbptt[0])
+        k2 = check_positive_int("tbptt", tbptt[1])
+        if k2 < k1:
+            raise ValueError(f"tbptt: expected k2 >= k1, got (k1, k2) = ({k1}, {k2})")
+        tbptt = (k1, k2)
+    return truncate, chunk, tbptt
 
 
 def check_positive_int(name: str, value, *, allow_zero: bool = False) -> int:

@@ -5,6 +5,8 @@
     draw_unrolled(4, outputs="last")                   # many-to-one
     draw_unrolled(4, inputs="first", feedback=True)    # one-to-many, outputs fed back
     draw_encoder_decoder(3, 4)                         # seq2seq
+    draw_backward(4)                                   # BPTT: the gradients on the same graph
+    draw_kept_terms(kept_terms(12, chunk=4))           # which (t, k) terms a truncation keeps
 
 Each function draws on ``ax`` (a new figure's axes when None) and returns the axes.
 Inputs sit on the bottom row, hidden states in the middle, outputs on top; every
@@ -40,7 +42,8 @@ def _node(ax, x, y, text, color):
     ax.text(x, y, text, ha="center", va="center", fontsize=11, zorder=3)
 
 
-def _arrow(ax, start, end, label=None, *, dashed=False, rad=0.0, label_at=0.5, label_side=(0.0, 0.0)):
+def _arrow(ax, start, end, label=None, *, dashed=False, rad=0.0, label_at=0.5, label_side=(0.0, 0.0),
+           color="#333333", label_color="#8b1a1a", lw=1.2):
     """An arrow between two node centres, clipped to the boxes; ``label`` near its middle."""
     (x0, y0), (x1, y1) = start, end
     if x0 == x1:  # vertical: leave from the top edge, arrive at the bottom edge
@@ -50,12 +53,12 @@ def _arrow(ax, start, end, label=None, *, dashed=False, rad=0.0, label_at=0.5, l
     else:  # diagonal: from the top of start to the left of end
         s, e = (x0 + _HALF_W * 0.6, y0 + _HALF_H), (x1 - _HALF_W, y1 - _HALF_H * 0.5)
     ax.annotate("", xy=e, xytext=s, zorder=1,
-                arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 1.2, "shrinkA": 0, "shrinkB": 0,
+                arrowprops={"arrowstyle": "-|>", "color": color, "lw": lw, "shrinkA": 0, "shrinkB": 0,
                             "linestyle": "--" if dashed else "-", "connectionstyle": f"arc3,rad={rad}"})
     if label:
         lx = s[0] + label_at * (e[0] - s[0]) + label_side[0]
         ly = s[1] + label_at * (e[1] - s[1]) + label_side[1]
-        ax.text(lx, ly, label, ha="center", va="center", fontsize=9, color="#8b1a1a", zorder=4,
+        ax.text(lx, ly, label, ha="center", va="center", fontsize=9, color=label_color, zorder=4,
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.9})
 
 
@@ -144,4 +147,105 @@ def draw_encoder_decoder(src_len, tgt_len, *, ax=None, title=None, feedback=Fals
     ax.set_ylim(-0.8, 2.45)
     if title:
         ax.set_title(title, fontsize=11)
+    return ax
+
+
+# the two paths into delta_k, in the colours of draw_backward
+OUTPUT_PATH, RECURRENT_PATH = "#1f77b4", "#d62728"
+
+
+def draw_backward(T, *, ax=None, title=None):
+    """Draw BPTT on the graph of ``draw_unrolled(T, inputs="none")``: the forward arrows
+    faint, the gradients flowing right to left in colour.
+
+    Into each h_k come two gradients: V^T eps_k from its own output (blue) and
+    U^T delta_{k+1} from the next step (red); delta_k = (their sum) * (1 - h_k^2). Every
+    copy of U adds its term delta_k h_{k-1}^T to the one gradient dE/dU (dotted), which
+    is parameter sharing seen from the backward pass. Returns the axes.
+
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
+    """
+    _check_steps("T", T)
+    ax = _axes(ax, 1.6 * (T + 1) + 0.4, 4.0)
+    faint = {"color": "#bbbbbb", "label_color": "#999999", "lw": 0.9}
+    sum_at = ((T + 1) / 2 - 0.5, -0.2)
+    _node(ax, 0, _ROW["h"], "$h_0$", _COLORS["h0"])
+    for t in range(1, T + 1):
+        _node(ax, t, _ROW["h"], f"$h_{{{t}}}$", _COLORS["h"])
+        _node(ax, t, _ROW["y"], f"$E_{{{t}}}$", _COLORS["y"])
+        _arrow(ax, (t + 0.1, _ROW["h"]), (t + 0.1, _ROW["y"]), "$V$", label_side=(0.15, 0), **faint)
+        _arrow(ax, (t - 0.1, _ROW["y"]), (t - 0.1, _ROW["h"]), rf"$V^\top\varepsilon_{{{t}}}$",
+               label_side=(-0.3, 0), color=OUTPUT_PATH, label_color=OUTPUT_PATH, lw=1.6)
+        y_fwd, y_bwd = _ROW["h"] + 0.08, _ROW["h"] - 0.08
+        _arrow(ax, (t - 1, y_fwd), (t, y_fwd), "$U$", label_side=(0, 0.17), **faint)
+        if t > 1:  # delta_t flows back into h_{t-1}
+            _arrow(ax, (t, y_bwd), (t - 1, y_bwd), rf"$U^\top\delta_{{{t}}}$",
+                   label_side=(0, -0.2), color=RECURRENT_PATH, label_color=RECURRENT_PATH, lw=1.6)
+        mid = (t - 0.5, _ROW["h"] - 0.55)  # this copy of U adds delta_t h_{t-1}^T
+        ax.annotate("", xy=(sum_at[0], sum_at[1] + 0.13), xytext=mid, zorder=1,
+                    arrowprops={"arrowstyle": "-|>", "color": "#777777", "lw": 0.8, "linestyle": ":"})
+        ax.text(mid[0], mid[1] + 0.03, rf"$\delta_{{{t}}} h_{{{t - 1}}}^\top$", ha="center", va="bottom",
+                fontsize=8, color="#555555", zorder=4)
+    ax.text(*sum_at, r"$\partial E/\partial U = \sum_k \delta_k h_{k-1}^\top$", ha="center", va="center",
+            fontsize=10, bbox={"boxstyle": "round,pad=0.25", "fc": "#f4f4f4", "ec": "#777777"}, zorder=3)
+    ax.set_xlim(-0.5, T + 0.5)
+    ax.set_ylim(-0.45, 2.3)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def kept_terms(T, **truncation):
+    """(T, T) booleans: entry [t-1, k-1] is True when output t's gradient reaches s_k.
+
+    ``truncation`` is one option of ``rnn_backward`` (none: full BPTT; ``truncate=``,
+    ``chunk=`` or ``tbptt=(k1, k2)``). Read off rnnlib itself: the deltas of each
+    output alone, through a two-unit tanh RNN whose Jacobians have no zero entry.
+
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
+    """
+    import numpy as np
+
+    from .rnn import rnn_backward, rnn_forward
+
+    _check_steps("T", T)
+    W, U, b = np.array([[0.3], [-0.2]]), np.array([[0.5, 0.3], [-0.4, 0.6]]), np.zeros(2)
+    x = np.ones((1, T, 1))
+    _, cache = rnn_forward(x, None, W, U, b)
+    kept = np.zeros((T, T), dtype=bool)
+    for t in range(T):
+        dhs = np.zeros((1, T, 2))
+        dhs[0, t] = 1.0  # only output t's loss
+        dx = rnn_backward(dhs, cache, **truncation)["dx"][0]  # W^T delta_k: nonzero iff delta_k is
+        kept[t] = dx[:, 0] != 0
+    return kept
+
+
+def draw_kept_terms(kept, *, ax=None, title=None, color="#1f77b4"):
+    """Draw a (T, T) grid of the terms (t, k) kept: row t is output t, column k the step
+    s_k its gradient reaches (``kept_terms``). Full BPTT fills the lower triangle.
+
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
+    """
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    T = kept.shape[0]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(3, 3))
+    shade = np.where(kept, 2, np.tril(np.ones((T, T))))  # 2 kept, 1 dropped, 0 never a term
+    ax.imshow(shade, cmap=ListedColormap(["white", "#e6e6e6", color]), vmin=0, vmax=2,
+              extent=(0.5, T + 0.5, T + 0.5, 0.5))
+    ax.set_xticks(np.arange(0.5, T + 1), minor=True)
+    ax.set_yticks(np.arange(0.5, T + 1), minor=True)
+    ax.grid(which="minor", color="white", lw=0.8)
+    ax.tick_params(which="minor", length=0)
+    ticks = [1, *range(4, T + 1, 4)] if T > 6 else list(range(1, T + 1))
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set(xlabel="step k reached", ylabel="output t")
+    if title:
+        ax.set_title(title, fontsize=10)
     return ax

@@ -92,24 +92,32 @@ def rnn_forward(x, h0, W, U, b):
     return hs, {"x": x, "h": h, "hs": hs, "W": W, "U": U}
 
 
-def rnn_backward(dhs, cache, truncate=None, chunk=None):
+def rnn_backward(dhs, cache, truncate=None, chunk=None, tbptt=None, return_deltas=False):
     """Backpropagation through time from dhs (B, T, H), dL/dh_t from the layers above.
 
     Default: full BPTT. ``truncate=k``: the gradient of output t flows back through
     s_t, ..., s_{t-k} only. ``chunk=c``: no gradient crosses the starts of the chunks
-    [0, c), [c, 2c), ... Returns a dict of dW, dU, db, dh0 (B, H) (and dx (B, T, D)
-    for float inputs).
+    [0, c), [c, 2c), ... ``tbptt=(k1, k2)``: TBPTT(k1, k2), every k1 steps a backward
+    pass k2 steps deep (``tbptt_deltas``); (1, k + 1) is ``truncate=k`` and (c, c) is
+    ``chunk=c``. At most one of the three. Returns a dict of dW, dU, db, dh0 (B, H)
+    (and dx (B, T, D) for float inputs); with ``return_deltas=True`` also ds (B, T, H),
+    ds[:, t-1] = dL/ds_t, the deltas the gradients are made of.
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
-    truncate, chunk = check_bptt_args(dhs, cache, truncate, chunk)
+    truncate, chunk, tbptt = check_bptt_args(dhs, cache, truncate, chunk, tbptt, return_deltas)
     h, U = cache["h"], cache["U"]
     dhs = dhs.swapaxes(0, 1)  # (T, B, H)
-    if truncate is None:
+    if tbptt is not None:
+        ds = tbptt_deltas(dhs, h, U, *tbptt)
+    elif truncate is None:
         ds = bptt_deltas(dhs, h, U, chunk)
     else:
         ds = truncated_bptt_deltas(dhs, h, U, truncate)
-    return grads_from_deltas(ds, cache["x"], h, cache["W"], U)
+    grads = grads_from_deltas(ds, cache["x"], h, cache["W"], U)
+    if return_deltas:
+        grads["ds"] = ds.swapaxes(0, 1)  # (B, T, H), like dhs
+    return grads
 
 
 def bptt_deltas(dhs, h, U, chunk=None):
@@ -147,6 +155,28 @@ def truncated_bptt_deltas(dhs, h, U, k):
         for j in range(t - 1, max(1, t - k) - 1, -1):  # ... back to s_max(1, t-k)
             delta = (delta @ U) * dtanh[j]  # dL_t/ds_j = (U^T dL_t/ds_{j+1}) * tanh'(s_j)
             ds[j - 1] += delta
+    return ds
+
+
+def tbptt_deltas(dhs, h, U, k1, k2):
+    """TBPTT(k1, k2), Williams and Peng's BPTT(h; h') with h = k2, h' = k1: after
+    every k1 steps, one sweep k2 steps back. Output t of block m,
+    (m-1) k1 < t <= m k1, reaches s_j for j >= max(1, m k1 - k2 + 1) only.
+    k2 >= k1; cost O(T k2 / k1). Arguments and result as for ``bptt_deltas``.
+
+    Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
+    """
+    T = len(dhs)
+    ds = np.zeros_like(dhs)
+    for end in range(k1, T + k1, k1):  # block m ends at m k1 (the last may pass T)
+        first = max(1, end - k2 + 1)  # the deepest step this sweep reaches
+        dh_next = np.zeros_like(dhs[0])
+        for t in range(min(end, T), first - 1, -1):
+            in_block = t > end - k1  # only the block's outputs feed in
+            dh_t = dh_next + dhs[t - 1] if in_block else dh_next
+            delta = dh_t * (1 - h[t] ** 2)
+            ds[t - 1] += delta
+            dh_next = delta @ U
     return ds
 
 

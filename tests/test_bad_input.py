@@ -65,6 +65,13 @@ CASES = [
     ("truncate float", lambda: r.rnn_backward(hs, cache, truncate=1.5), TypeError, "truncate"),
     ("truncate bool", lambda: r.rnn_backward(hs, cache, truncate=True), TypeError, "truncate"),
     ("chunk zero", lambda: r.rnn_backward(hs, cache, chunk=0), ValueError, "chunk"),
+    ("tbptt k2 < k1", lambda: r.rnn_backward(hs, cache, tbptt=(3, 2)), ValueError, "tbptt"),
+    ("tbptt not a pair", lambda: r.rnn_backward(hs, cache, tbptt=3), TypeError, "tbptt"),
+    ("tbptt zero", lambda: r.rnn_backward(hs, cache, tbptt=(0, 2)), ValueError, "tbptt"),
+    ("return_deltas not a bool", lambda: r.rnn_backward(hs, cache, return_deltas=1), TypeError,
+     "return_deltas"),
+    ("tbptt with chunk", lambda: r.rnn_backward(hs, cache, tbptt=(1, 2), chunk=2), ValueError,
+     "tbptt"),
     ("chunk float", lambda: model.loss(x_ids, targets, chunk=2.0), TypeError, "chunk"),
     # NaN or inf
     # parameters are not scanned: a NaN in W (or a NaN gradient, which puts one there)

@@ -18,6 +18,7 @@ from rnnlib.rnn import (
     grads_from_deltas,
     input_term,
     input_term_backward,
+    tbptt_deltas,
     truncated_bptt_deltas,
 )
 
@@ -174,6 +175,56 @@ def test_truncations_equal_gradients_of_stop_gradient_surrogates(sizes, seed, id
     for starts, kw in [(window_starts, {"truncate": k}), (chunk_starts, {"chunk": chunk})]:
         assert_gradients(lambda s=starts: truncated_surrogate(p, hs, s), checked_params(p),
                          sequence_grads(p, **kw))
+
+
+@PROPERTY
+@given(sizes=sizes, seed=seeds, ids=st.booleans(), k1=st.integers(1, 4), extra=st.integers(0, 4))
+def test_tbptt_is_the_gradient_of_its_stop_gradient_surrogate(sizes, seed, ids, k1, extra):
+    # TBPTT(k1, k2): output t (0-based) is in block m = t // k1 + 1, whose sweep reaches
+    # back to step m k1 - k2 (0-based), the brute-force definition.
+    p = make_rnn_problem(*sizes, seed, ids=ids)
+    T, k2 = sizes[1], k1 + extra
+    hs, _ = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
+    starts = [max(0, (t // k1 + 1) * k1 - k2) for t in range(T)]
+    assert_gradients(lambda: truncated_surrogate(p, hs.copy(), starts), checked_params(p),
+                     sequence_grads(p, tbptt=(k1, k2)))
+
+
+@pytest.mark.parametrize("ids", [True, False])
+@pytest.mark.parametrize("T", [1, 5, 7])
+def test_tbptt_contains_the_window_and_the_chunks_bit_for_bit(T, ids):
+    p = make_rnn_problem(2, T, 3, 4, seed=T, ids=ids)
+    for k in range(0, T + 2):
+        window, general = sequence_grads(p, truncate=k), sequence_grads(p, tbptt=(1, k + 1))
+        for name in window:
+            assert np.array_equal(window[name], general[name])
+    for c in range(1, T + 2):
+        chunked, general = sequence_grads(p, chunk=c), sequence_grads(p, tbptt=(c, c))
+        for name in chunked:
+            assert np.array_equal(chunked[name], general[name])
+
+
+@pytest.mark.parametrize("kw", [{}, {"truncate": 2}, {"chunk": 2}, {"tbptt": (2, 3)}])
+def test_return_deltas_adds_the_deltas_batch_major_and_changes_nothing_else(kw):
+    p = make_rnn_problem(2, 5, 3, 4, seed=1, ids=False)
+    _, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
+    plain = rnn_backward(p["dhs"], cache, **kw)
+    with_ds = rnn_backward(p["dhs"], cache, return_deltas=True, **kw)
+    assert set(with_ds) == set(plain) | {"ds"}
+    for name in plain:
+        assert np.array_equal(plain[name], with_ds[name])
+    ds = with_ds["ds"]
+    assert ds.shape == p["dhs"].shape
+    np.testing.assert_allclose(ds[:, 0] @ p["U"], plain["dh0"], rtol=1e-12)  # dh0 = U^T ds_1
+
+
+def test_tbptt_deltas_with_k2_at_least_T_plus_k1_is_full_bptt():
+    p = make_rnn_problem(2, 6, 3, 4, seed=3, ids=True)
+    _, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
+    dhs = p["dhs"].swapaxes(0, 1)
+    full = bptt_deltas(dhs, cache["h"], p["U"])
+    np.testing.assert_allclose(tbptt_deltas(dhs, cache["h"], p["U"], 1, 6), full, rtol=1e-12)
+    np.testing.assert_allclose(tbptt_deltas(dhs, cache["h"], p["U"], 6, 6), full, rtol=1e-12)
 
 
 def test_truncate_and_chunk_together_is_an_error():
