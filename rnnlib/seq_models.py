@@ -94,7 +94,7 @@ class RNNClassifier:
         The gradient enters the recurrence only at each sequence's last step and
         flows back from there through full BPTT.
 
-        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
         """
         check_float_array("dlogits", dlogits, (cache["hs_shape"][0], self.num_classes))
         g_out = affine_backward(dlogits, cache["out"])
@@ -205,7 +205,7 @@ class Seq2Seq:
         The decoder's gradient with respect to its initial state, ``dh0``, is the
         gradient of the encoder's last state: it enters the encoder there.
 
-        Derived in: Chapter 1, Structure (book/01_structure.ipynb)
+        Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
         """
         g_out = affine_backward(dlogits, cache["out"])
         g_dec = rnn_backward(g_out["dh"], cache["dec"])
