@@ -106,14 +106,20 @@ def _check_nonempty_batch(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name}: expected a batch of at least one example, got shape {a.shape}")
 
 
+def check_rnn_params(W, U, b):
+    """W (H, D), U (H, H), b (H,) float arrays (not scanned for NaN); returns (H, D)."""
+    H, D = check_float_array("W", W, (None, None), allow_nonfinite=True).shape
+    check_float_array("U", U, (H, H), allow_nonfinite=True)
+    check_float_array("b", b, (H,), allow_nonfinite=True)
+    return H, D
+
+
 def check_rnn_args(x, h0, W, U, b, *, step=False):
     """The arguments of ``rnn_forward`` (x (B, T) ids or (B, T, D) floats, h0 (B, H) or
     None) or, with ``step=True``, of ``rnn_step_forward`` (x_t (B,) or (B, D), h_prev
     (B, H)); W (H, D), U (H, H), b (H,). Returns (B, T, H), T = 1 for one step."""
     x_name, h_name, lead = ("x_t", "h_prev", (None,)) if step else ("x", "h0", (None, None))
-    H, D = check_float_array("W", W, (None, None), allow_nonfinite=True).shape
-    check_float_array("U", U, (H, H), allow_nonfinite=True)
-    check_float_array("b", b, (H,), allow_nonfinite=True)
+    H, D = check_rnn_params(W, U, b)
     is_ids = check_inputs(x_name, x, lead, D)
     if step:
         _check_nonempty_batch(x_name, x)

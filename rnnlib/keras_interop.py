@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_choice, check_dtype, check_float_array, check_positive_int, check_same_dtype
+from ._validate import (
+    check_choice,
+    check_dtype,
+    check_float_array,
+    check_positive_int,
+    check_rnn_params,
+    check_same_dtype,
+)
 from .models import check_lm_params
 
 
 def _check_rnn_params(W, U, b) -> None:
     """W (H, D), U (H, H), b (H,) of one float dtype, as rnn_forward checks them."""
-    H, _ = check_float_array("W", W, (None, None), allow_nonfinite=True).shape
-    check_float_array("U", U, (H, H), allow_nonfinite=True)
-    check_float_array("b", b, (H,), allow_nonfinite=True)
+    check_rnn_params(W, U, b)
     check_same_dtype(W=W, U=U, b=b)
 
 
