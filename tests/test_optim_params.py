@@ -146,3 +146,4 @@ def test_optimizers_and_global_norm_do_not_scan_values():
         assert not np.isfinite(params["W"][0, 0]) and np.isfinite(params["W"].flat[1:]).all()
     assert global_norm({"a": np.array([np.inf, 1.0]), "b": np.ones(2)}) == np.inf
     assert np.isnan(global_norm({"a": np.array([np.nan, 1.0])}))
+    assert np.isnan(clip_by_global_norm({"a": np.array([np.nan, 1.0])}, 1.0)[1])
