@@ -69,9 +69,9 @@ ENV = {
 
 @dataclass
 class Mutant:
-    name: str  # mutmut's key, e.g. rnnlib.rnn.x__sweep_deltas__mutmut_13
+    name: str  # mutmut's key, e.g. rnnlib.rnn.x_bptt_deltas__mutmut_13
     status: str  # killed, survived, no tests, not checked, other
-    function: str  # e.g. _sweep_deltas or SGD.step
+    function: str  # e.g. bptt_deltas or SGD.step
     line: int  # line of the original source the change is on
     old: str  # the original line(s), stripped, joined by newlines
     new: str  # the mutated line(s), stripped, joined by newlines
