@@ -44,11 +44,9 @@ def python_docs_text():
 
 
 class CharVocab:
-    """A character vocabulary: its sorted characters, and text <-> id arrays.
-
-    ``CharVocab(text)`` collects the distinct characters of ``text`` in sorted order
-    (never ``list(set(text))``, whose order changes with the hash seed), so id ``i``
-    is ``chars[i]`` on every machine. ``len(vocab)`` is K.
+    """A character vocabulary: ``chars``, the distinct characters of ``text`` in sorted order (never
+    ``list(set(text))``, whose order changes with the hash seed), so id ``i`` is ``chars[i]`` on
+    every machine; ``len(vocab)`` is K; ``encode``/``decode`` map text and id arrays.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
@@ -145,10 +143,8 @@ def batchify(ids, batch_size):
 def iter_chunks(streams, seq_len, *, drop_last=False):
     """Yield ``(x, y)`` chunks of ``streams`` (B, L): x (B, T) ids, y (B, T) the next ids.
 
-    Chunk ``i`` is ``x = streams[:, i*T:(i+1)*T]`` and ``y`` the same columns shifted
-    by one; T = ``seq_len``. Every column but the first is a target exactly once.
-    The last chunk is shorter when (L - 1) is not a multiple of T, unless
-    ``drop_last=True`` drops it (then every chunk has T steps).
+    Chunk i is ``streams[:, i*T:(i+1)*T]`` and the same columns shifted by one (T = ``seq_len``):
+    every column but the first is a target once. The last chunk is shorter unless ``drop_last``.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
@@ -179,21 +175,14 @@ def num_chunks(streams, seq_len, *, drop_last=False):
 
 
 def balanced_brackets(n, length, rng, *, hard_fraction=0.0, ends=3):
-    """``n`` strings of ``length`` brackets, half balanced, as ids: (x (n, length), y (n,)).
+    """``n`` bracket strings of even ``length``, half balanced, as ids: (x (n, length), y (n,)).
 
-    Every string has as many ``(`` (id 0) as ``)`` (id 1), so no count over the whole
-    string tells the classes apart: a string is balanced (y = 1) when no prefix
-    closes more brackets than it opened (``is_balanced``). Balanced strings are drawn
-    uniformly among balanced ones (by rejection). Most unbalanced strings give
-    themselves away at an end (a string that starts with ``)`` or ends with ``(``),
-    so a share ``hard_fraction`` of the unbalanced ones (rounded down) are *hard*:
-    drawn uniformly among unbalanced strings whose depth (opened minus closed) stays
-    at or above zero over the first ``ends`` and the last ``ends`` prefixes
-    (``ends_look_balanced``), so they go below zero only in the middle. The other
-    unbalanced strings are drawn uniformly among all unbalanced ones. The order is
-    shuffled. ``length`` must be even and at least 2; with ``hard_fraction > 0``,
-    ``ends`` is at most ``length // 2 - 2`` (beyond that no such string exists).
-    Decode with ``"()"[id]``.
+    Every string has as many ``(`` (id 0) as ``)`` (id 1); it is balanced (y = 1) when no
+    prefix closes more than it opened (``is_balanced``). Balanced and unbalanced strings are
+    drawn uniformly by rejection, except a share ``hard_fraction`` of the unbalanced ones,
+    drawn among those that look balanced over their first and last ``ends`` prefixes
+    (``ends_look_balanced``; at most ``length // 2 - 2``), so they fail only in the middle.
+    Shuffled; decode with ``"()"[id]``.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
@@ -232,12 +221,9 @@ def balanced_brackets(n, length, rng, *, hard_fraction=0.0, ends=3):
 
 
 def ends_look_balanced(x, ends):
-    """For bracket ids x (N, T): True where the depth (opened minus closed) is at or
-    above zero after each of the first ``ends`` characters and before each of the last
-    ``ends``, i.e. over prefixes 1..ends and T-ends..T-1. Returns (N,) bools.
-
-    Every balanced string passes; an unbalanced string that passes goes below zero
-    only in the middle, at a prefix between ends + 1 and T - ends - 1.
+    """For bracket ids x (N, T): (N,) bools, True where the depth (opened minus closed) is at
+    or above zero over prefixes 1..ends and T-ends..T-1. Every balanced string passes; an
+    unbalanced one that passes goes below zero only in the middle.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
@@ -263,19 +249,12 @@ def is_balanced(x):
 
 
 def reverse_digits(n, min_len, max_len, rng):
-    """A seq2seq task: ``n`` digit strings and their reversals, padded, as ids.
+    """A seq2seq task: ``n`` digit strings and their reversals, padded, as int64 ids.
 
-    Vocabulary: ids 0-9 are the digits, 10 is ``<go>`` (the decoder's first
-    input), 11 is ``<eos>`` (end of output) and also fills padded steps. Lengths are
-    uniform in [min_len, max_len]. Returns a dict of int64 arrays:
-
-    - ``src`` (n, max_len): the digits, padded with 11 after the end;
-    - ``src_lengths`` (n,): the number of digits;
-    - ``tgt_in`` (n, max_len + 1): ``<go>`` then the reversed digits (padded);
-    - ``tgt_out`` (n, max_len + 1): the reversed digits then ``<eos>`` (padded);
-    - ``mask`` (n, max_len + 1) bools: True on the len + 1 real output steps.
-
-    ``tgt_in`` is ``tgt_out`` shifted right by one behind ``<go>``: teacher forcing.
+    Ids 0-9 are digits, 10 ``<go>``, 11 ``<eos>`` (also the padding); lengths are uniform in
+    [min_len, max_len]. Returns ``src`` (n, max_len), ``src_lengths`` (n,), ``tgt_in``
+    (n, max_len + 1) (``<go>`` then the reversed digits), ``tgt_out`` (n, max_len + 1) (the
+    reversed digits then ``<eos>``) and ``mask`` (n, max_len + 1), True on the real output steps.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """

@@ -2,7 +2,7 @@
 
 The relative error of one entry is ``|a - n| / max(|a| + |n|, floor)``: 1e-7 or less
 for a correct gradient of a smooth float64 function with ``order=4, eps=1e-3`` (not always
-at the default ``order=2, eps=1e-6``: Chapter 3 shows why), usually far more for a wrong
+at the default ``order=2, eps=1e-6``: Chapter 2 shows why), usually far more for a wrong
 one. ``floor`` stops entries where both are (nearly) zero from dividing by zero.
 """
 
@@ -28,14 +28,10 @@ def _check_float64(name, a):
 def numerical_gradient(f, x, eps=1e-6, *, order=2):
     """Central differences ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` for every entry i.
 
-    f: a function of no arguments returning a float that reads ``x``; x: a float64
-    array, perturbed in place one entry at a time and restored. Returns x's shape.
-
-    Its error has two parts: truncation, about ``eps^2 |f'''| / 6``, and rounding, about
-    ``1e-16 |f| / eps`` (near 1e-10 at eps=1e-6), which makes correct gradient entries
-    below ~1e-3 show relative errors above 1e-7. ``order=4`` takes the five-point
-    stencil ``(8 [f(x+eps) - f(x-eps)] - [f(x+2 eps) - f(x-2 eps)]) / (12 eps)``,
-    truncation about eps^4: with eps=1e-3 both parts are near 1e-13.
+    f: a no-argument function returning a float that reads ``x``, a float64 array perturbed in
+    place one entry at a time and restored. Returns x's shape. Error: truncation about ``eps^2 |f'''| / 6``
+    plus rounding about ``1e-16 |f| / eps``; ``order=4`` (five-point stencil, truncation ~eps^4) with
+    eps=1e-3 brings both near 1e-13 (Chapter 2, "How accurate is a finite-difference check?").
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """

@@ -1,16 +1,10 @@
 """rnnlib's Elman RNN and language model as Keras 3 layers and as TF1's BasicRNNCell.
 
-An edge module: importing it imports neither TensorFlow nor Keras. The conversion
-functions are pure numpy (arrays in, copies out); only the ``set_*``/``get_*`` helpers
-and :func:`build_keras_language_model` touch Keras, and they import it lazily through
-:func:`rnnlib.tfcompat.import_tensorflow`.
-
-Keras multiplies row vectors by its matrices (``x_t @ kernel``) where the course's
-notation multiplies column vectors (``W x_t``), so every matrix crosses transposed
-(``kernel = W.T``); each function's docstring gives its map. Every map is linear, so
-gradients cross exactly as the weights do.
-
-Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
+An edge module: conversions are pure numpy (copies out); only ``set_*``/``get_*`` and
+:func:`build_keras_language_model` touch Keras, imported lazily through ``rnnlib.tfcompat``.
+Keras multiplies row vectors (``x_t @ kernel``) where the book multiplies column vectors
+(``W x_t``), so every matrix crosses transposed; the maps are linear, so gradients cross
+exactly as the weights do.
 """
 
 from __future__ import annotations
@@ -109,10 +103,7 @@ def _assign(name: str, variable, array: np.ndarray) -> None:
 
 
 def set_simple_rnn_weights(layer, W, U, b) -> None:
-    """Load rnnlib's W, U, b into a built Keras SimpleRNN, RNN(SimpleRNNCell) or cell.
-
-    The arrays must already have the layer's dtype (Keras' default is float32): the
-    cast is the caller's visible decision, never a silent one here.
+    """Load W, U, b into a built SimpleRNN, RNN(SimpleRNNCell) or cell, in its dtype (no cast).
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
@@ -173,13 +164,9 @@ def language_model_from_keras(weights) -> dict[str, np.ndarray]:
 
 
 def language_model_grads_from_keras(grads) -> dict[str, np.ndarray]:
-    """Gradients of model.trainable_variables -> rnnlib's ``{W, U, b, V, b_y}``.
-
-    ``grads`` are the five dense gradients of a model from
-    :func:`build_keras_language_model` (its identity input kernel is frozen), in
-    ``trainable_variables`` order: embeddings (D, H), recurrent_kernel (H, H),
-    bias (H,), dense kernel (H, K), dense bias (K,). Each is the transpose (or a copy)
-    of rnnlib's: ``dW = d_embeddings.T``, ``dU = d_recurrent_kernel.T``, and so on.
+    """The five gradients of ``model.trainable_variables`` (embeddings, recurrent kernel, bias,
+    dense kernel, dense bias) of a :func:`build_keras_language_model` model -> rnnlib's
+    ``{W, U, b, V, b_y}``: ``dW = d_embeddings.T``, ``dU = d_recurrent_kernel.T``, and so on.
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
@@ -192,15 +179,12 @@ def language_model_grads_from_keras(grads) -> dict[str, np.ndarray]:
 def build_keras_language_model(input_size, hidden_size, output_size=None, *,
                                batch_size=None, seq_len=None, stateful=False,
                                unroll=False, dtype="float32"):
-    """Keras 3's counterpart of RNNLanguageModel: Embedding -> SimpleRNN -> Dense.
+    """Keras 3's RNNLanguageModel: ``Embedding(D, H)`` -> ``SimpleRNN(H)`` -> ``Dense(K)``.
 
-    A ``keras.Sequential`` of ``Embedding(D, H)`` (named "embedding"),
-    ``SimpleRNN(H, return_sequences=True)`` ("rnn") whose input kernel is the identity
-    and not trainable, and ``Dense(K)`` ("output", no softmax): the model maps ids
-    (B, T) to logits (B, T, K). D = ``input_size``, H = ``hidden_size``,
-    K = ``output_size`` (default D). ``stateful=True`` needs ``batch_size``;
-    ``unroll=True`` needs ``seq_len``. ``dtype`` ("float32" or "float64") is every
-    layer's dtype. Load rnnlib's parameters with :func:`set_language_model_weights`.
+    Layers "embedding", "rnn" (input kernel the identity, not trainable) and "output" (no
+    softmax) map ids (B, T) to logits (B, T, K); K = ``output_size`` (default D).
+    ``stateful=True`` needs ``batch_size``, ``unroll=True`` needs ``seq_len``; ``dtype``
+    ("float32" or "float64") for every layer. Load weights with :func:`set_language_model_weights`.
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
@@ -288,11 +272,8 @@ def basic_rnn_cell_from_params(W, U, b) -> list[np.ndarray]:
 
 
 def params_from_basic_rnn_cell(weights) -> dict[str, np.ndarray]:
-    """BasicRNNCell's [kernel (D + H, H), bias (H,)] -> ``{"W", "U", "b"}``.
-
-    H is the kernel's number of columns and D the number of rows left:
-    ``W = kernel[:D].T``, ``U = kernel[D:].T``, ``b = bias``. A gradient of the
-    kernel splits the same way into ``dW`` and ``dU``.
+    """BasicRNNCell's [kernel (D + H, H), bias (H,)] -> ``{"W", "U", "b"}``: ``W = kernel[:D].T``,
+    ``U = kernel[D:].T``, ``b = bias`` (a kernel gradient splits the same way).
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """
@@ -316,11 +297,8 @@ def _basic_cell_variables(cell):
 
 
 def set_basic_rnn_cell_weights(cell, W, U, b) -> None:
-    """Load rnnlib's W, U, b into a built tf.compat.v1.nn.rnn_cell.BasicRNNCell.
-
-    Eager mode only (in a TF1 graph, run the assignments in a session instead). The
-    cell exists only with ``import_tensorflow(legacy_keras=True)``. The arrays must
-    have the cell's dtype.
+    """Load W, U, b into a built TF1 BasicRNNCell (eager mode; needs ``import_tensorflow(legacy_keras=True)``;
+    arrays in the cell's dtype).
 
     Derived in: Chapter 4, TensorFlow (book/04_tensorflow.ipynb)
     """

@@ -25,11 +25,9 @@ def save_params(path, params):
 
 
 def load_params(path, expected_shapes=None):
-    """Read a dict of arrays saved by ``save_params`` (``allow_pickle=False``).
-
-    expected_shapes: None, a dict name -> shape, or a model with a ``params`` dict
-    (then the dtypes must match too). A missing, extra or mis-shaped array is a
-    ``ValueError`` that names its key.
+    """Read a dict of arrays saved by ``save_params`` (``allow_pickle=False``). expected_shapes:
+    None, a dict name -> shape, or a model with a ``params`` dict (then dtypes must match too);
+    a missing, extra or mis-shaped array is a ``ValueError`` naming its key.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """

@@ -1,13 +1,9 @@
-"""Sequence structures beyond many-to-many: a classifier and an encoder-decoder.
+"""Sequence structures beyond many-to-many: a classifier and an encoder-decoder, whose
+``params`` and gradients are dicts under the same keys, like ``RNNLanguageModel``'s.
 
-Both compose the functional core and hold their parameters in a dict, returning
-gradients under the same keys, like ``RNNLanguageModel``. The third structure of
-Chapter 1, one-to-many generation, is ``RNNLanguageModel.sample``; the decoder of
-``Seq2Seq`` generates with it too.
-
-Variable-length inputs are padded to a common length T and described by
-``lengths`` (B,) integers in [1, T]: a sequence's "last" state is then the state
-after its step ``lengths[i] - 1``, and the padded steps after it receive no gradient.
+Variable-length inputs are right-padded to a length T and described by ``lengths`` (B,)
+in [1, T]: a sequence's last state is its state after step ``lengths[i] - 1``, and the
+padded steps after it receive no gradient.
 """
 
 from __future__ import annotations
@@ -46,18 +42,13 @@ def _scatter_last(dh_last, shape, lengths):
 
 
 class RNNClassifier:
-    """Many-to-one RNN: read a sequence, classify it from its last hidden state::
+    """Many-to-one RNN: ``h_t = tanh(W x_t + U h_{t-1} + b)``, ``h_0 = 0``, then
+    ``p = softmax(V h_last + b_y)``.
 
-        h_t = tanh(W x_t + U h_{t-1} + b),  h_0 = 0
-        z = V h_last + b_y,  p = softmax(z)
-
-    ``params`` is ``{W (H, D), U (H, H), b (H,), V (C, H), b_y (C,)}``: the
-    parameters of ``RNNLanguageModel(input_size, hidden_size, num_classes)``,
-    initialised the same way (``init_scale`` as there), with V applied once per
-    sequence instead of once per step. Inputs x are (B, T) integer ids in [0, D) or
-    (B, T, D) floats. ``h_last`` is the state after step T-1, or, given ``lengths``
-    (B,) in [1, T], after step ``lengths[i] - 1`` of sequence i (right-padded
-    sequences; the padding must still be valid ids or finite floats).
+    ``params``: ``{W (H, D), U (H, H), b (H,), V (C, H), b_y (C,)}``, initialised as
+    ``RNNLanguageModel(D, H, C)``'s (``init_scale`` as there). x: (B, T) ids in [0, D) or
+    (B, T, D) floats. ``h_last`` is the state after step T-1, or after ``lengths[i] - 1``
+    (the padding must still be valid ids or finite floats).
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -127,23 +118,16 @@ class RNNClassifier:
 
 
 class Seq2Seq:
-    """Encoder-decoder: an encoder RNN's last state starts a decoder RNN::
+    """Encoder-decoder: the encoder's last state ``c`` starts a next-token decoder::
 
         encoder:  e_t = tanh(W_e x_t + U_e e_{t-1} + b_e),  e_0 = 0,   c = e_last
-        decoder:  h_0 = c,   h_t = tanh(W_d y_{t-1} + U_d h_{t-1} + b_d),
-                  p(y_t | y_<t, x) = softmax(V_d h_t + b_y)
+        decoder:  h_0 = c,  h_t = tanh(W_d y_{t-1} + U_d h_{t-1} + b_d),  p(y_t) = softmax(V_d h_t + b_y)
 
-    ``params`` holds ``enc_W`` (H, S), ``enc_U`` (H, H), ``enc_b`` (H,) and the
-    parameters of a next-token language model over the target vocabulary,
-    ``dec_W`` (H, K), ``dec_U`` (H, H), ``dec_b`` (H,), ``dec_V`` (K, H),
-    ``dec_b_y`` (K,). S = ``src_size`` (source vocabulary, or feature size for float
-    sources), K = ``tgt_vocab`` (it includes the start token and any end token),
-    H = ``hidden_size``, shared by both so the encoder's state can start the decoder.
-    Each part is initialised as ``RNNLanguageModel`` initialises its parameters.
-
-    Training uses teacher forcing: the decoder reads the true target shifted right
-    behind a start token (``tgt_in``) and is scored against the target itself
-    (``tgt_out``); generating (``greedy_decode``) feeds its own outputs back instead.
+    ``params``: ``enc_W`` (H, S), ``enc_U`` (H, H), ``enc_b`` (H,), ``dec_W`` (H, K), ``dec_U``
+    (H, H), ``dec_b`` (H,), ``dec_V`` (K, H), ``dec_b_y`` (K,); S = ``src_size`` (source ids or
+    features), K = ``tgt_vocab`` (start and end tokens included), each part initialised as
+    ``RNNLanguageModel``'s. Training uses teacher forcing (``tgt_in`` is the target shifted right
+    behind a start token); ``greedy_decode`` feeds the decoder's own outputs back.
 
     Derived in: Chapter 1, Structure (book/01_structure.ipynb)
     """
@@ -219,10 +203,8 @@ class Seq2Seq:
     def loss(self, src, tgt_in, tgt_out, mask=None, reduction="sum", src_lengths=None):
         """Teacher-forced cross-entropy of ``tgt_out`` (B, T) ids, and its gradients.
 
-        mask: (B, T) bools or 0/1 marking real target steps (0 = padding), as in
-        ``sequence_cross_entropy``; ``reduction`` 'sum' (over unmasked steps, as
-        ``RNNLanguageModel.loss``) or 'mean' (per unmasked step).
-        Returns ``(loss, grads)`` with the keys of ``params``.
+        mask (B, T) and ``reduction`` ('sum' or 'mean', over unmasked steps) are those of
+        ``sequence_cross_entropy``. Returns ``(loss, grads)`` with the keys of ``params``.
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
@@ -235,10 +217,9 @@ class Seq2Seq:
     def greedy_decode(self, src, start_id, max_len, src_lengths=None, end_id=None):
         """Generate (B, max_len) int64 ids: encode, then feed back the decoder's argmax.
 
-        The decoder starts from the encoder's last state, reads ``start_id`` and then
-        each id it produced (``RNNLanguageModel.sample`` with ``greedy=True``). With
-        ``end_id``, every position after a sequence's first ``end_id`` is set to
-        ``end_id`` (the output is padded with it).
+        The decoder reads ``start_id`` and then each id it produced (``RNNLanguageModel.sample``,
+        ``greedy=True``). With ``end_id``, every position after a sequence's first ``end_id`` is
+        ``end_id``.
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """

@@ -1,12 +1,9 @@
 """Import TensorFlow quietly and deterministically (an edge module: the core never imports it).
 
-TensorFlow's C++ runtime writes log lines straight to file descriptor 2 while it
-is imported (``cudart_stub.cc ... Could not find cuda drivers`` on a machine
-without a GPU, even with ``TF_CPP_MIN_LOG_LEVEL=3``). Jupyter captures that
-descriptor into a cell's stderr, with timestamps and process ids, so a notebook
-that imports TensorFlow would never compare equal under nbval. This module sets
-the environment TensorFlow reads *before* it is imported and points descriptor 2
-at ``/dev/null`` for the duration of the import only; later warnings still show.
+TensorFlow's C++ runtime writes log lines to file descriptor 2 while it is imported (even
+with ``TF_CPP_MIN_LOG_LEVEL=3``), which Jupyter puts in a cell's stderr with timestamps, so
+nbval could never compare such a cell. This module sets TensorFlow's environment before the
+import and points descriptor 2 at ``/dev/null`` for the import only.
 """
 
 from __future__ import annotations

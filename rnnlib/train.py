@@ -100,12 +100,10 @@ def bits_per_char(model, streams, *, seq_len=100):
 
 
 def unigram_bits_per_char(train_ids, eval_ids, vocab_size, *, alpha=1.0):
-    """Bits per character of the best context-free guess: character frequencies.
+    """Bits per character of character frequencies, the best context-free guess.
 
-    p(c) = (count of c in ``train_ids`` + alpha) / (N + alpha K) (add-alpha smoothing,
-    so a character unseen in training still has p > 0); returns the mean of
-    -log2 p(c) over ``eval_ids``. A language model that has learned anything about
-    context must score below this.
+    p(c) = (count of c in ``train_ids`` + alpha) / (N + alpha K) (add-alpha smoothing keeps
+    unseen characters possible); returns the mean of -log2 p(c) over ``eval_ids``.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """
@@ -120,21 +118,15 @@ def unigram_bits_per_char(train_ids, eval_ids, vocab_size, *, alpha=1.0):
 
 def train_minibatches(model, data, *, optimizer, steps, batch_size, rng, max_norm=None, loss_kwargs=None,
                       progress=None):
-    """Train ``model`` on minibatches drawn from ``data`` without replacement, epoch by epoch.
+    """Train ``model`` on minibatches of ``data`` drawn without replacement, epoch by epoch.
 
-    model: anything with a ``params`` dict and ``loss(**batch) -> (loss, grads, ...)``
-    where ``grads`` has the keys of ``params`` (``RNNClassifier``, ``Seq2Seq``);
-    data: a dict of arrays with the same first dimension N (the examples), named as
-    the arguments of ``model.loss`` (``{"x": ..., "y": ...}`` for a classifier), sliced
-    together; loss_kwargs: further keyword arguments for every call (for example
-    ``{"reduction": "mean"}``); steps: the number of updates; batch_size: rows per
-    update (an epoch's last, smaller batch is skipped); rng: a Generator or int seed
-    that shuffles the rows at the start of each epoch; max_norm: global-norm clipping
-    (None: none); progress: None, True or a callable ``progress(step, info)`` as in
-    ``train_language_model``, called after each update (``info`` holds its ``loss``).
-
-    Returns a dict: ``loss`` (steps,) the loss of each minibatch before its update,
-    ``grad_norm`` (steps,) the global norm before clipping.
+    model: a ``params`` dict and ``loss(**batch) -> (loss, grads, ...)`` (``RNNClassifier``,
+    ``Seq2Seq``); data: a dict of arrays with N rows, named as ``model.loss``'s arguments and
+    sliced together; loss_kwargs: more arguments for every call (e.g. ``{"reduction": "mean"}``);
+    batch_size: rows per update (an epoch's short last batch is skipped); rng: a Generator or
+    int seed shuffling each epoch; max_norm and progress as in ``train_language_model``.
+    Returns ``loss`` (steps,), each minibatch's loss before its update, and ``grad_norm`` (steps,),
+    the global norm before clipping.
 
     Derived in: Chapter 6, Training (book/06_training.ipynb)
     """

@@ -1,31 +1,7 @@
 """Convert rnnlib's cuDNN parameters to and from cuDNN's canonical lists and Keras 3 weights.
 
-numpy only: nothing here imports TensorFlow (``rnnlib.cudnn.tf_ops`` does, lazily).
-
-Three layouts of the same numbers:
-
-rnnlib (:mod:`rnnlib.cudnn`)
-    a list with one dict per pseudo-layer (layer 0 forward, layer 0 backward,
-    layer 1 forward, ...); per gate ``W_g`` (H, D_in), ``R_g`` (H, H), ``bW_g``, ``bR_g`` (H,).
-
-cuDNN canonical
-    what ``tf.raw_ops.CudnnRNNCanonicalToParams`` takes as ``weights`` and ``biases``
-    (see TensorFlow's ``CudnnOpaqueParamsSaveable`` docstring): two flat lists.
-    ``weights``: for every pseudo-layer in the order above, its matrices in linLayerID
-    order (LSTM ``W_i W_f W_g W_o R_i R_f R_g R_o``; GRU ``W_r W_z W_n R_r R_z R_n``;
-    RNN ``W R``), each a row-major (H, D_in) or (H, H) array, i.e. the matrix that
-    multiplies a column vector ``x_t``. ``biases``: the same, with ``bW_*`` and ``bR_*``.
-
-Keras 3
-    ``layer.get_weights()`` (keras/src/layers/rnn/{lstm,gru,simple_rnn}.py) is
-    ``[kernel (D, G*H), recurrent_kernel (H, G*H), bias]``, gate blocks side by side on
-    the last axis, multiplying row vectors (``x @ kernel``), so each block is a
-    transposed cuDNN matrix. ``LSTM``: gates i, f, c, o (cuDNN's order) and ONE bias
-    (4H,), which plays the role of bW + bR. ``GRU(reset_after=True)``: gates
-    z, r, h -- NOT cuDNN's r, z, n -- and bias (2, 3H), row 0 the input biases bW, row 1
-    the recurrent biases bR. ``SimpleRNN``: one gate, one bias (H,).
-
-When Keras 3 itself hands its LSTM and GRU to cuDNN, and with which split of the biases:
+numpy only: nothing here imports TensorFlow (``rnnlib.cudnn.tf_ops`` does, lazily). The three
+layouts are described on the API page; when Keras 3 itself hands its LSTM and GRU to cuDNN:
 Chapter 5, section "When Keras runs cuDNN" (book/05_cudnn.ipynb).
 """
 
@@ -52,17 +28,13 @@ KERAS_GATES = {"rnn_tanh": ("",), "rnn_relu": ("",), "lstm": ("i", "f", "g", "o"
 
 def params_to_canonical(params: list[dict[str, np.ndarray]], mode: str, direction: str = "unidirectional",
                         input_mode: str = "linear") -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """rnnlib parameters -> ``(weights, biases)``, cuDNN's canonical flat lists.
+    """rnnlib parameters -> ``(weights, biases)``, cuDNN's canonical flat lists (copies).
 
-    In ``input_mode='skip'`` the first layer has no input matrices, and identity
-    matrices stand in for them here: x_t added as it is to every gate is exactly what
-    an identity matrix computes, so ``canonical_to_params`` of these lists in linear
-    mode is the same network (rnnlib's CPU equivalence). That is not cuDNN's layout:
-    cuDNN 7 reports those regions with size 0, and TensorFlow's converters CHECK-abort
-    in skip mode (tensorflow#16042, #12284), so these lists are not for
-    ``tf.raw_ops.CudnnRNNCanonicalToParams`` in skip mode. rnnlib keeps both biases of
-    layer 0 in skip mode, an assumption only a GPU can check
-    (benchmarks/cudnn_gpu_check.py). Arrays are copies.
+    In ``input_mode='skip'`` identity matrices stand in for layer 0's missing input matrices
+    (x_t added as it is), so ``canonical_to_params`` of the lists in linear mode is the same
+    network. That is not cuDNN's layout (cuDNN 7 gives those regions size 0; TensorFlow's
+    converters CHECK-abort in skip mode, tensorflow#16042): these lists are not for
+    ``tf.raw_ops.CudnnRNNCanonicalToParams`` in skip mode.
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
@@ -138,11 +110,10 @@ def params_to_keras(p: dict[str, np.ndarray], mode: str) -> list[np.ndarray]:
 
 
 def keras_to_params(weights: list[np.ndarray], mode: str) -> dict[str, np.ndarray]:
-    """Keras ``[kernel, recurrent_kernel, bias]`` -> one pseudo-layer's rnnlib parameters.
+    """Keras ``[kernel, recurrent_kernel, bias]`` -> one pseudo-layer's rnnlib parameters (copies).
 
-    Keras' LSTM and SimpleRNN have a single bias; it becomes ``bR`` and ``bW`` is zero,
-    the split Keras itself uses when it hands an LSTM to cuDNN (``_cudnn_lstm`` in
-    keras/src/backend/tensorflow/rnn.py). Arrays are copies.
+    The single bias of Keras' LSTM and SimpleRNN becomes ``bR`` and ``bW`` is zero, the split Keras
+    uses when it hands an LSTM to cuDNN (``_cudnn_lstm`` in keras/src/backend/tensorflow/rnn.py).
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """

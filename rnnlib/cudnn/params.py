@@ -71,10 +71,9 @@ def check_config(mode: str, input_size, num_units, num_layers, direction: str, i
 def init_cudnn_params(mode: str, input_size: int, num_units: int, num_layers: int = 1,
                       direction: str = "unidirectional", input_mode: str = "linear", *,
                       rng, dtype=np.float64) -> list[dict[str, np.ndarray]]:
-    """Random parameters for :func:`~rnnlib.cudnn.stack.cudnn_rnn_forward`: num_layers*dirs dicts.
-
-    Every entry is drawn from U(-1/sqrt(H), 1/sqrt(H)) (the range PyTorch uses for its
-    cuDNN-backed layers). ``rng`` is a ``numpy.random.Generator`` or an int seed.
+    """Random parameters for :func:`~rnnlib.cudnn.stack.cudnn_rnn_forward`: num_layers*dirs dicts, every
+    entry from U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's range for its cuDNN-backed layers); ``rng`` a
+    ``numpy.random.Generator`` or an int seed.
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """

@@ -73,15 +73,11 @@ def cudnn_rnn_forward(x, h0, c0, params, mode, *, direction="unidirectional", in
                       dropout=0.0, training=False, rng=None):
     """Forward pass of a (stacked, optionally bidirectional) cuDNN RNN.
 
-    Inputs: x (B, T, D); h0 (L*dirs, B, H) or None (zeros); c0 like h0 for the LSTM (None:
-    zeros), None otherwise; params, one dict per pseudo-layer (see :mod:`rnnlib.cudnn`),
-    L = len(params) // dirs; mode 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru'; direction
-    'unidirectional' or 'bidirectional'; input_mode 'linear' or 'skip' (no input matrices
-    on layer 0, D == H); dropout p in [0, 1), on the input of layers 1..L-1 when training
-    is True, with masks drawn from rng (a numpy Generator or an int seed).
-
-    Returns (y, h_n, c_n, cache): y (B, T, dirs*H); h_n like h0; c_n like h0 for the LSTM,
-    None otherwise; a cache for :func:`cudnn_rnn_backward`.
+    x (B, T, D); h0 (L*dirs, B, H) or None (zeros); c0 like h0 for the LSTM (None: zeros);
+    params, one dict per pseudo-layer (L = len(params) // dirs); mode, direction, input_mode
+    ('skip': no input matrices on layer 0, D == H) as in :mod:`rnnlib.cudnn`; dropout p in
+    [0, 1) on the input of layers 1..L-1 when ``training``, masks drawn from rng.
+    Returns (y (B, T, dirs*H), h_n like h0, c_n (LSTM) or None, cache).
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """
@@ -113,13 +109,9 @@ def cudnn_rnn_forward(x, h0, c0, params, mode, *, direction="unidirectional", in
 
 
 def cudnn_rnn_backward(dy, dh_n, dc_n, cache):
-    """Backpropagation through time for :func:`cudnn_rnn_forward`.
+    """BPTT for :func:`cudnn_rnn_forward`: dy (B, T, dirs*H); dh_n, dc_n (LSTM) like h_n, or None.
 
-    Inputs: dy (B, T, dirs*H), dL/dy; dh_n like h_n, or None (zeros); dc_n (LSTM only)
-    like c_n, or None (zeros); the cache of the forward pass.
-
-    Returns (dx, dh0, dc0, grads): dx (B, T, D); dh0 like h0; dc0 like c0 (None unless
-    LSTM); grads, a list of dicts with the keys and shapes of ``params``.
+    Returns (dx (B, T, D), dh0 like h0, dc0 like c0 or None, grads: dicts shaped like ``params``).
 
     Derived in: Chapter 5, cuDNN (book/05_cudnn.ipynb)
     """

@@ -1,13 +1,8 @@
-"""Run rnnlib's cuDNN parameters through TensorFlow's own cuDNN kernels (GPU only).
+"""Run rnnlib's cuDNN parameters through TensorFlow's own cuDNN kernels (GPU only; Chapter 5).
 
-Chapter 5, cuDNN (book/05_cudnn.ipynb). An edge module: TensorFlow is
-imported lazily through :func:`rnnlib.tfcompat.import_tensorflow`, inside the functions.
-
-``tf.raw_ops.CudnnRNN`` and friends have GPU kernels only. They are time-major:
-``input`` (T, B, D), ``input_h``/``input_c`` (num_layers*dirs, B, H), ``output``
-(T, B, dirs*H); ``params`` is cuDNN's opaque weight buffer, which
-``tf.raw_ops.CudnnRNNCanonicalToParams`` fills from the canonical lists of
-:func:`rnnlib.cudnn.convert.params_to_canonical`.
+An edge module: TensorFlow is imported lazily, inside the functions. ``tf.raw_ops.CudnnRNN``
+is time-major: ``input`` (T, B, D), ``input_h``/``input_c`` (num_layers*dirs, B, H),
+``output`` (T, B, dirs*H); ``params`` is cuDNN's opaque weight buffer (see :func:`pack_params`).
 """
 
 from __future__ import annotations
@@ -27,16 +22,13 @@ def pack_params(params: list[dict[str, np.ndarray]], mode: str, direction: str =
                 input_mode: str = "linear", packing: str = "canonical_to_params"):
     """Build cuDNN's opaque params buffer (a 1-D tf.Tensor) from rnnlib parameters; GPU only.
 
-    ``packing='canonical_to_params'`` lets ``tf.raw_ops.CudnnRNNCanonicalToParams`` place
-    the canonical matrices and biases. ``'per_layer_concat'`` concatenates, pseudo-layer
-    by pseudo-layer, the row-major matrices in linLayerID order and then the biases --
-    for one unidirectional layer this is exactly what Keras builds for ``CudnnRNNV3``
-    (``_standardize_cudnn_weights``); for more layers it is a guess at cuDNN's layout,
-    checked against ``tf.raw_ops.CudnnRNNParamsSize`` (in skip mode the identity
-    stand-ins of layer 0 are left out when that is what makes the sizes agree). In skip
-    mode ``'canonical_to_params'`` is expected to abort the process: cuDNN 7 reports the
-    layer-0 input regions with size 0 and TensorFlow CHECKs every region's size
-    (tensorflow#16042); run such calls in a child process.
+    ``packing='canonical_to_params'`` lets ``tf.raw_ops.CudnnRNNCanonicalToParams`` place the
+    canonical arrays; ``'per_layer_concat'`` concatenates each pseudo-layer's row-major matrices
+    in linLayerID order, then the biases: for one unidirectional layer exactly what Keras builds
+    for ``CudnnRNNV3`` (``_standardize_cudnn_weights``), for more a guess checked against
+    ``tf.raw_ops.CudnnRNNParamsSize`` (in skip mode, layer 0's identity stand-ins are left out
+    when that makes the sizes agree). In skip mode ``'canonical_to_params'`` is expected to abort
+    the process (tensorflow#16042): run such calls in a child process.
     """
     from ..tfcompat import import_tensorflow
 
