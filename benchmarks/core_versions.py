@@ -1,8 +1,8 @@
 """Time step_benchmark.py's language-model step with this rnnlib against an earlier commit's.
 
-Run from the repository root, for instance against the tag taken before the plain-core rewrite::
+Run from the repository root, for instance against 36e84db, the last commit before the plain-core rewrite::
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/core_versions.py pre-plain-core
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/core_versions.py 36e84db
 
 The earlier rnnlib is exported with ``git archive`` into a temporary folder and imported
 under the name ``rnnlib_baseline``, so both versions run in one process, on the same
@@ -82,7 +82,7 @@ def steps(lib, B, T, V, H):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("ref", help="the earlier commit or tag, e.g. pre-plain-core")
+    parser.add_argument("ref", help="the earlier commit or tag, e.g. 36e84db")
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--tiny", action="store_true", help="small sizes, 3 rounds (smoke test)")
