@@ -16,6 +16,7 @@ installing it system-wide (which would hide a missing glyph from the browser tes
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -36,8 +37,11 @@ CJK_RANGES = [
 TEXT_SUFFIXES = {".md", ".ipynb", ".bib", ".yml", ".py", ".json"}
 
 
+_CJK = re.compile("[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in CJK_RANGES) + "]")
+
+
 def is_cjk(char: str) -> bool:
-    return any(lo <= ord(char) <= hi for lo, hi in CJK_RANGES)
+    return _CJK.fullmatch(char) is not None
 
 
 def css_unicode_range() -> str:
@@ -58,7 +62,7 @@ def book_characters(root: Path = ROOT) -> dict[str, list[str]]:
     files += [root / "_toc.yml", root / "_config.yml"]
     found: dict[str, list[str]] = {}
     for path in sorted(files):
-        for char in sorted({c for c in _text(path) if is_cjk(c)}):
+        for char in sorted(set(_CJK.findall(_text(path)))):
             found.setdefault(char, []).append(path.relative_to(root).as_posix())
     return found
 
