@@ -9,6 +9,8 @@
   (``repository.url``); a local build names none, and a button to a placeholder
   would 404. Jupyter Book refuses ``use_repository_button`` without a URL, so the
   switch lives here, read from that one setting.
+- myst-nb registers its hidden-code-cell node for the ``html`` builder only; the
+  single-page build that ``./dev pdf`` prints (``singlehtml``) needs it too.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def _buttons_only_with_a_repository(app, config):
 
 
 def setup(app):
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput, visit_HideCellInput
+
+    app.add_node(HideCodeCellNode, override=True, html=(visit_HideCellInput, depart_HideCellInput),
+                 singlehtml=(visit_HideCellInput, depart_HideCellInput))
     app.connect("config-inited", _buttons_only_with_a_repository)
     # Priority above the theme's handlers (500) so this sees their final context.
     app.connect("html-page-context", _dedupe_scripts_and_set_mode, priority=900)
