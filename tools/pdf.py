@@ -26,7 +26,7 @@ PRINTED_PAGE = "print.html"
 
 # After MathJax: unfold hidden code, and write a table of contents (chapters and their
 # sections, numbered as in the book) after the book's title.
-PREPARE = """() => {
+PREPARE = r"""() => {
   document.querySelectorAll('details').forEach(d => d.open = true);
   const article = document.querySelector('article.bd-article') || document.querySelector('main');
   // singlehtml puts each page of the table of contents in a toctree wrapper, in order.
