@@ -4,9 +4,10 @@
     write_notebook("book/01_structure.ipynb", [("md", "# Title"), ("code", "x = 1")])
 
 Every notebook starts with the same hidden cell, which installs rnnlib from the
-repository when it is not importable (in Colab); locally and under nbval it
-does nothing. The notebook is written unexecuted: run ``./dev execute PATH`` so
-the stored outputs come from a fresh kernel, top to bottom.
+repository when it is not importable (in Colab), once the book is published with
+a repository URL (tools/publish.py); locally and under nbval it does nothing. The
+notebook is written unexecuted: run ``./dev execute PATH`` so the stored outputs
+come from a fresh kernel, top to bottom.
 """
 
 from __future__ import annotations
@@ -20,19 +21,30 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def repository_url() -> str:
-    """The one place the repository URL is set: ``repository.url`` in _config.yml."""
+    """The one place the repository URL is set: ``repository.url`` in _config.yml ("" when none)."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    return config["repository"]["url"]
+    return (config.get("repository") or {}).get("url") or ""
 
 
-def bootstrap_source() -> str:
+def bootstrap_source(url: str | None = None) -> str:
+    """The notebooks' first code cell: in Colab, install rnnlib from the book's repository.
+
+    ``url`` defaults to _config.yml's; without one (a local checkout) the cell installs
+    nothing, so no notebook points at a repository that may not exist. tools/publish.py
+    writes the URL into _config.yml and into every notebook.
+    """
+    url = repository_url() if url is None else url
+    if not url:
+        return """# Colab install cell: this copy of the book names no repository (repository.url in
+# _config.yml is empty), so there is nothing to install from. Publishing the book
+# (tools/publish.py) replaces this cell with one that installs rnnlib in Colab."""
     return f'''# In Colab (or anywhere rnnlib is missing), install the course's library from its repository.
 import importlib.util
 import subprocess
 import sys
 
 if importlib.util.find_spec("rnnlib") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{repository_url()}"], check=True)'''
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}"], check=True)'''
 
 
 def write_notebook(path: str, cells: list[tuple[str, str]]) -> None:
