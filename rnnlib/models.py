@@ -177,8 +177,8 @@ class RNNLanguageModel:
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
-        seed, h0, one, n, temperature, rng = self._check_sample_args(seed_ids, h0, n, rng, temperature,
-                                                                     greedy)
+        seed, h0, one, n, temperature, rng = self._check_sample_args(
+            seed_ids, h0, n, rng, temperature, greedy)
         W, U, b, V, b_y = (self.params[k] for k in LM_PARAM_NAMES)
         logits, cache = self.forward(seed, h0)
         z, h = logits[:, -1], cache["h_last"]
