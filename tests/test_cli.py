@@ -135,6 +135,11 @@ def test_ctrl_c_saves_the_model_and_exits_cleanly(text, tmp_path):
     assert 5 <= step < 100000
     done = rnnlib("train", text, "--resume", model, "--steps", 2, check=0)
     assert f"{step + 2} in all" in done.stdout
+    # nothing was lost: the same as a run of step + 2 updates that was never stopped
+    rnnlib("train", text, "--save", tmp_path / "whole.npz", *SMALL, "--steps", step + 2, check=0)
+    whole, resumed = load_checkpoint(tmp_path / "whole.npz"), load_checkpoint(model)
+    for name, p in whole.model.params.items():
+        np.testing.assert_array_equal(resumed.model.params[name], p, err_msg=name)
 
 
 def test_help_names_the_commands_and_the_cell_option():
