@@ -1,11 +1,11 @@
-"""The command line: train a character language model on a text file, sample from it, score it.
+"""The command line: train a character language model on a text file, sample from it, score it::
 
-    rnnlib train TEXT_FILE --save MODEL.npz        (or: python -m rnnlib train ...)
+    rnnlib train TEXT_FILE --save MODEL.npz
     rnnlib sample MODEL.npz --seed-text "The " -n 500 --temperature 0.8
     rnnlib eval MODEL.npz TEXT_FILE
 
-Training is ``train_language_model`` (Chapter 6) on the text's parallel streams, with the
-settings of Chapter 6 as defaults. A bad input ends with one line on stderr,
+``python -m rnnlib`` is the same command. Training is ``train_language_model`` (Chapter 6) on
+the text's parallel streams, with the settings of Chapter 6 as defaults. A bad input ends with one line on stderr,
 ``rnnlib: error: ...``, and exit status 1 (2 for a malformed command line); Ctrl-C during
 training saves the model after the update in progress and exits with status 130.
 """
