@@ -256,12 +256,11 @@ class Seq2Seq:
                     raise ValueError(f"{name}: expected an id in [0, {self.tgt_vocab}), "
                                      f"got {token}")
         max_len = check_positive_int("max_len", max_len, allow_zero=True)
-        batch, _, one = check_one_or_batch("src", src, self.src_size)
+        src, _, one = check_one_or_batch("src", src, self.src_size)
         if one and src_lengths is not None:
-            raise ValueError(f"src_lengths: expected None for one sequence src of shape {src.shape}, "
-                             f"got {src_lengths!r}")
-        context, _ = self.encode(batch, src_lengths)
-        start = np.full((batch.shape[0], 1), start_id, dtype=np.int64)
+            raise ValueError(f"src_lengths: expected None for one source sequence, got {src_lengths!r}")
+        context, _ = self.encode(src, src_lengths)
+        start = np.full((src.shape[0], 1), start_id, dtype=np.int64)
         out = self.decoder.sample(start, max_len, greedy=True, h0=context)
         if end_id is not None:
             out[np.cumsum(out == end_id, axis=1) > 0] = end_id  # first end_id onwards
