@@ -124,10 +124,10 @@ class RNNClassifier:
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
-        batch, _, one = check_one_or_batch("x", x, self.input_size)
+        x, _, one = check_one_or_batch("x", x, self.input_size)
         if one and lengths is not None:
-            raise ValueError(f"lengths: expected None for one sequence x of shape {x.shape}, got {lengths!r}")
-        logits, _ = self.forward(batch, lengths)
+            raise ValueError(f"lengths: expected None for one sequence x, got {lengths!r}")
+        logits, _ = self.forward(x, lengths)
         p = softmax(logits)
         return p[0] if one else p
 
