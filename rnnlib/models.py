@@ -9,6 +9,8 @@ from ._validate import (
     check_float_array,
     check_float_dtype,
     check_ids,
+    check_inputs,
+    check_nonempty_time,
     check_positive_float,
     check_positive_int,
     check_same_dtype,
@@ -55,6 +57,27 @@ def check_lm_params(params):
         check_float_array(f"params[{name!r}]", params[name], shape, allow_nonfinite=True)
     check_same_dtype(**{f"params[{k!r}]": params[k] for k in LM_PARAM_NAMES})
     return D, H, K
+
+
+def check_one_or_batch(name, x, input_size, h0=None, hidden_size=None):
+    """Sequences ``x`` as a batch, and whether the caller passed one sequence.
+
+    A batch, (B, T) ids or (B, T, D) floats, is returned as it is; one sequence, (T,) ids
+    or (T, D) floats, as a batch of one, with its ``h0`` (H,) as (1, H). Errors name
+    ``name`` and ``h0``. Returns ``(x, h0, one)``, x (B, T) or (B, T, D).
+    """
+    ids = isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.integer)
+    one = isinstance(x, np.ndarray) and x.ndim == (1 if ids else 2)
+    if ids and x.ndim not in (1, 2):
+        raise ValueError(f"{name}: expected ids of shape (T,) (one sequence) or (B, T) (a batch), "
+                         f"got shape {x.shape}")
+    check_inputs(name, x, (None,) if one else (None, None), input_size)
+    if one and len(x) == 0:
+        raise ValueError(f"{name}: expected a sequence of at least one step, got shape {x.shape}")
+    check_nonempty_time(name, x)
+    if one and h0 is not None:
+        check_float_array("h0", h0, (hidden_size,))
+    return (x[None], None if h0 is None else h0[None], True) if one else (x, h0, False)
 
 
 class RNNLanguageModel:
@@ -134,25 +157,32 @@ class RNNLanguageModel:
     def predict(self, x, h0=None):
         """Probabilities (B, T, K) of each class at each step (the source's missing method).
 
+        x: (B, T) ids, h0: (B, H) or None; or one sequence, x (T,) and h0 (H,) or None,
+        which gives (T, K).
+
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
+        x, h0, one = check_one_or_batch("x", x, self.input_size, h0, self.hidden_size)
         logits, _ = self.forward(x, h0)
-        return softmax(logits)
+        p = softmax(logits)
+        return p[0] if one else p
 
     def sample(self, seed_ids, n, rng=None, *, temperature=1.0, greedy=False, h0=None):
         """Generate ``n`` ids after reading ``seed_ids`` (B, T0); returns (B, n) int64.
 
+        One sequence of ids, ``seed_ids`` (T0,) (with h0 (H,) or None), gives (n,).
         Each new id is drawn from softmax(z / temperature) with ``rng`` (a Generator or
         int seed), or is the arg max when ``greedy=True`` (then rng may be None), and is
         fed back as the next input; this needs output_size == input_size.
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
-        n, temperature, rng = self._check_sample_args(n, rng, temperature, greedy)
+        seed, h0, one, n, temperature, rng = self._check_sample_args(
+            seed_ids, h0, n, rng, temperature, greedy)
         W, U, b, V, b_y = (self.params[k] for k in LM_PARAM_NAMES)
-        logits, cache = self.forward(seed_ids, h0)
+        logits, cache = self.forward(seed, h0)
         z, h = logits[:, -1], cache["h_last"]
-        out = np.empty((seed_ids.shape[0], n), dtype=np.int64)
+        out = np.empty((seed.shape[0], n), dtype=np.int64)
         for i in range(n):
             if greedy:
                 ids = z.argmax(axis=-1)
@@ -163,15 +193,16 @@ class RNNLanguageModel:
             out[:, i] = ids
             h = np.tanh(W.T[ids] + b + h @ U.T)  # h_t = tanh(W x_t + b + U h_{t-1})
             z = h @ V.T + b_y                     # z_t = V h_t + b_y
-        return out
+        return out[0] if one else out
 
-    def _check_sample_args(self, n, rng, temperature, greedy):
+    def _check_sample_args(self, seed_ids, h0, n, rng, temperature, greedy):
         if self.output_size != self.input_size:
             raise ValueError(f"output_size: expected equal to input_size ({self.input_size}) to feed "
                              f"samples back, got {self.output_size}")
+        seed, h0, one = check_one_or_batch("seed_ids", seed_ids, self.input_size, h0, self.hidden_size)
         n = check_positive_int("n", n, allow_zero=True)
         temperature = check_positive_float("temperature", temperature)
-        return n, temperature, (rng if greedy else as_generator(rng))
+        return seed, h0, one, n, temperature, (rng if greedy else as_generator(rng))
 
 
 def lm_grads(g_rnn, g_out):

@@ -13,7 +13,7 @@ import numpy as np
 from ._validate import as_generator, check_float_array, check_ids, check_inputs, check_positive_int
 from .layers import affine_backward, affine_forward
 from .loss import sequence_cross_entropy, softmax
-from .models import LM_PARAM_NAMES, RNNLanguageModel, init_lm_params, lm_grads
+from .models import LM_PARAM_NAMES, RNNLanguageModel, check_one_or_batch, init_lm_params, lm_grads
 from .rnn import rnn_backward, rnn_forward
 
 
@@ -111,10 +111,16 @@ class RNNClassifier:
     def predict(self, x, lengths=None):
         """Class probabilities (B, C) of every sequence.
 
+        One sequence, x (T,) ids or (T, D) floats (lengths None), gives (C,).
+
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
+        x, _, one = check_one_or_batch("x", x, self.input_size)
+        if one and lengths is not None:
+            raise ValueError(f"lengths: expected None for one sequence x, got {lengths!r}")
         logits, _ = self.forward(x, lengths)
-        return softmax(logits)
+        p = softmax(logits)
+        return p[0] if one else p
 
 
 class Seq2Seq:
@@ -219,7 +225,8 @@ class Seq2Seq:
 
         The decoder reads ``start_id`` and then each id it produced (``RNNLanguageModel.sample``,
         ``greedy=True``). With ``end_id``, every position after a sequence's first ``end_id`` is
-        ``end_id``.
+        ``end_id``. One source sequence, src (S_len,) ids or (S_len, S) floats (src_lengths None),
+        gives (max_len,).
 
         Derived in: Chapter 1, Structure (book/01_structure.ipynb)
         """
@@ -230,9 +237,12 @@ class Seq2Seq:
                     raise ValueError(f"{name}: expected an id in [0, {self.tgt_vocab}), "
                                      f"got {token}")
         max_len = check_positive_int("max_len", max_len, allow_zero=True)
+        src, _, one = check_one_or_batch("src", src, self.src_size)
+        if one and src_lengths is not None:
+            raise ValueError(f"src_lengths: expected None for one source sequence, got {src_lengths!r}")
         context, _ = self.encode(src, src_lengths)
         start = np.full((src.shape[0], 1), start_id, dtype=np.int64)
         out = self.decoder.sample(start, max_len, greedy=True, h0=context)
         if end_id is not None:
             out[np.cumsum(out == end_id, axis=1) > 0] = end_id  # first end_id onwards
-        return out
+        return out[0] if one else out
