@@ -90,7 +90,18 @@ CASES = [
      "src_lengths"),
     ("decode src rank 3", lambda: Seq2Seq(D, 6, H, rng=0).greedy_decode(ids[None, None], 4, 3), ValueError,
      "src"),
+    ("classifier x rank 3", lambda: RNNClassifier(D, H, C, rng=0).predict(ids[None, None]), ValueError, "x"),
 ]
+
+
+@pytest.mark.parametrize("call", [
+    lambda: RNNClassifier(D, H, C, rng=0).predict(floats[:, :2]),
+    lambda: Seq2Seq(D, 6, H, rng=0).greedy_decode(floats[:, :2], 4, 3),
+], ids=["classifier", "seq2seq"])
+def test_one_float_sequence_of_the_wrong_width_is_named_as_one_sequence(call):
+    """The error shows the one-sequence shape the caller should pass, (?, D), not the batch's."""
+    with pytest.raises(ValueError, match=rf"^(x|src): expected shape \(\?, {D}\), got shape \(6, 2\)"):
+        call()
 
 
 @pytest.mark.parametrize(("call", "error", "name"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
