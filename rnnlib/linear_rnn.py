@@ -49,7 +49,7 @@ def linear_recurrence(a, b, h0=None):
 
 
 def linear_closed_form(a, b, h0=None):
-    """The solution in closed form, h_t = A_t (h_0 + sum_{s<=t} b_s / A_s), A_t = a_1 ... a_t.
+    """The closed form h_t = A_t (h_0 + sum_{s<=t} b_s / A_s), with A_t = a_1 ... a_t.
 
     a (nonzero), b: (B, T, H); h0: (B, H) or None. Returns hs (B, T, H). Exact in
     arithmetic; in floating point A_t underflows to 0 on long sequences, and then 0 * inf.
@@ -78,9 +78,10 @@ def scan(a, b):
 
     a, b: (B, T, ...) of one dtype (real or complex), not checked. Returns (A, S) like b:
     (A_t, S_t) = (a_1, b_1) then ... then (a_t, b_t), so S_t is h_t from h_0 = 0 and A_t is
-    a_1 ... a_t. An up-sweep and a down-sweep of log2 T rounds each (T padded to a power of
-    two with the identity step (1, 0)), then one more round: 2 log2 T + 1 calls of
-    ``combine`` in all, each on whole arrays, and O(T) work.
+    a_1 ... a_t. T is padded to a power of two n with the identity step (1, 0); an up-sweep
+    and a down-sweep of log2 n rounds each, then one more: 2 log2 n + 1 rounds of array
+    operations, about 2n ``combine``s of work in all. Each round updates its nodes in place,
+    as ``combine`` says.
 
     Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
     """
@@ -90,18 +91,25 @@ def scan(a, b):
     S = np.zeros_like(A)
     A[:, :T], S[:, :T] = a, b
     d = 1
-    while d < n:  # up-sweep: the node at i sums the 2d steps that end at i
+    while d < n:  # up-sweep: node i becomes the 2d steps that end at i, taken together
         left, right = np.s_[:, d - 1::2 * d], np.s_[:, 2 * d - 1::2 * d]
-        A[right], S[right] = combine(A[left], S[left], A[right], S[right])
+        S[right] += A[right] * S[left]  # combine(left, right) = (A_l A_r, A_r S_l + S_r)
+        A[right] *= A[left]
         d *= 2
     A[:, -1], S[:, -1] = 1, 0  # down-sweep: the root's prefix is the empty one
     while d > 1:
         d //= 2
         left, right = np.s_[:, d - 1::2 * d], np.s_[:, 2 * d - 1::2 * d]
-        A_left, S_left = A[left].copy(), S[left].copy()  # the left half's own sum
+        A_left, S_left = A[left].copy(), S[left].copy()  # the left half's own steps
         A[left], S[left] = A[right], S[right]  # the left half starts where the node starts
-        A[right], S[right] = combine(A[left], S[left], A_left, S_left)  # the right half after it
-    return combine(A[:, :T], S[:, :T], a, b)  # the prefix before step t, then step t
+        S[right] *= A_left  # the right half starts after the left half's steps:
+        S[right] += S_left  # combine(prefix, left half) = (A_p A_l, A_l S_p + S_l)
+        A[right] *= A_left
+    A, S = A[:, :T], S[:, :T]  # the prefix before step t, then step t, in place:
+    S *= a  # combine(prefix, step t) = (A_p a_t, a_t S_p + b_t)
+    S += b
+    A *= a
+    return A, S
 
 
 def linear_scan(a, b, h0=None):
@@ -157,8 +165,8 @@ def linear_scan_backward(dhs, a, hs, h0=None):
 
 
 def reverse_scan(dhs, a):
-    """g_t = dhs_t + a_{t+1} * g_{t+1} for t = T, ..., 1 (g_T = dhs_T), as one forward ``scan``
-    of the reversed sequence. dhs, a: (B, T, ...), not checked; returns g like dhs.
+    """g_t = dhs_t + a_{t+1} * g_{t+1} for t = T, ..., 1 (g_T = dhs_T), as one forward
+    ``scan`` of the reversed sequence. dhs, a: (B, T, ...), not checked; returns g like dhs.
 
     Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
     """
@@ -180,11 +188,13 @@ def _previous_states(hs, h0):
 
 
 def min_gru_forward(x, h0, W, b, W_z, b_z):
-    """minGRU over a sequence (Feng et al. 2024): gates that read x_t only, so a scan runs it.
+    """minGRU over a sequence (Feng et al. 2024): gates that read x_t only, run by a scan.
 
-        z_t = sigmoid(W_z x_t + b_z),   h~_t = W x_t + b,   h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+        z_t = sigmoid(W_z x_t + b_z),   h~_t = W x_t + b,
+        h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
 
-    x: (B, T, D) floats or (B, T) ids; h0: (B, H) or None (zeros); W, W_z: (H, D); b, b_z: (H,).
+    x: (B, T, D) floats or (B, T) ids; h0: (B, H) or None (zeros); W, W_z: (H, D);
+    b, b_z: (H,).
     Returns hs (B, T, H) and a cache for ``min_gru_backward`` that holds x, W and W_z
     themselves: do not change them in place before the backward pass.
 
@@ -203,9 +213,9 @@ def min_gru_forward(x, h0, W, b, W_z, b_z):
 def min_gru_backward(dhs, cache):
     """Gradients of ``min_gru_forward`` from dhs (B, T, H) = dL/dh_t from the layers above.
 
-    The reverse scan gives g_t (``linear_scan_backward``); then dL/dz_t = g_t * (h~_t - h_{t-1})
-    and dL/dh~_t = g_t * z_t. Returns a dict of dW, db, dW_z, db_z, dh0 (B, H) (and dx
-    (B, T, D) for float inputs).
+    The reverse scan gives g_t (``linear_scan_backward``); then
+    dL/dz_t = g_t * (h~_t - h_{t-1}) and dL/dh~_t = g_t * z_t. Returns a dict of dW, db,
+    dW_z, db_z, dh0 (B, H) (and dx (B, T, D) for float inputs).
 
     Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
     """
@@ -215,15 +225,16 @@ def min_gru_backward(dhs, cache):
     z, h_tilde, hs, x = cache["z"], cache["h_tilde"], cache["hs"], cache["x"]
     check_grad("dhs", dhs, hs.shape, hs.dtype)
     g = reverse_scan(dhs, 1 - z)  # g_t = dL/dh_t through every later step
-    dz = g * (h_tilde - _previous_states(hs, cache["h0"]))  # h_t = h_{t-1} + z_t (h~_t - h_{t-1})
+    h_prev = _previous_states(hs, cache["h0"])
+    dz = g * (h_tilde - h_prev)  # h_t = h_{t-1} + z_t (h~_t - h_{t-1})
     da_z = dz * z * (1 - z)  # through the sigmoid
     dh_tilde = g * z
     rows = x.reshape(-1, *x.shape[2:])  # (B*T,) ids or (B*T, D)
     H = hs.shape[-1]
     dW, dx = input_term_backward(dh_tilde.reshape(-1, H), rows, cache["W"])
     dW_z, dx_z = input_term_backward(da_z.reshape(-1, H), rows, cache["W_z"])
-    grads = {"dW": dW, "db": dh_tilde.sum(axis=(0, 1)), "dW_z": dW_z, "db_z": da_z.sum(axis=(0, 1)),
-             "dh0": (1 - z[:, 0]) * g[:, 0]}
+    grads = {"dW": dW, "db": dh_tilde.sum(axis=(0, 1)),
+             "dW_z": dW_z, "db_z": da_z.sum(axis=(0, 1)), "dh0": (1 - z[:, 0]) * g[:, 0]}
     if dx is not None:
         grads["dx"] = (dx + dx_z).reshape(x.shape)
     return grads
@@ -361,20 +372,26 @@ def lru_backward(dy, cache):
     Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
     """
     if not isinstance(cache, dict) or not {"lam", "xs", "Bu"} <= set(cache):
-        raise TypeError(f"cache: expected the cache dict returned by lru_forward, got {type(cache).__name__}")
-    u, p, lam, gamma, Bu, xs = (cache[k] for k in ("u", "params", "lam", "gamma", "Bu", "xs"))
+        raise TypeError("cache: expected the cache dict returned by lru_forward, "
+                        f"got {type(cache).__name__}")
+    u, p, lam, gamma = cache["u"], cache["params"], cache["lam"], cache["gamma"]
+    Bu, xs = cache["Bu"], cache["xs"]
     check_grad("dy", dy, u.shape, u.dtype)
     C = p["C_re"] + 1j * p["C_im"]
-    G = reverse_scan(dy @ C.conj(), np.broadcast_to(lam.conj(), xs.shape))  # y_t = Re(C x_t) + ...
-    G_lam = (G * _previous_states(xs, None).conj()).sum(axis=(0, 1))  # x_t = lambda x_{t-1} + ...
+    lam_conj = np.broadcast_to(lam.conj(), xs.shape)
+    G = reverse_scan(dy @ C.conj(), lam_conj)  # y_t = Re(C x_t) + ...: from above, C^H dy_t
+    x_prev = _previous_states(xs, None)
+    G_lam = (G * x_prev.conj()).sum(axis=(0, 1))  # x_t = lambda x_{t-1} + ...
     G_w = G_lam * lam.conj()  # lambda = exp(w), w = -exp(nu_log) + i exp(theta_log)
     nu = np.exp(p["nu_log"])
     d_gamma = (G * Bu.conj()).real.sum(axis=(0, 1))  # b_t = gamma * (B u_t)
     G_Bu = gamma * G
     return {"nu_log": -G_w.real * nu + d_gamma * np.abs(lam) ** 2 * nu / gamma,
             "theta_log": G_w.imag * np.exp(p["theta_log"]),
-            "B_re": np.einsum("btn,btd->nd", G_Bu.real, u), "B_im": np.einsum("btn,btd->nd", G_Bu.imag, u),
-            "C_re": np.einsum("btk,btn->kn", dy, xs.real), "C_im": -np.einsum("btk,btn->kn", dy, xs.imag),
+            "B_re": np.einsum("btn,btd->nd", G_Bu.real, u),
+            "B_im": np.einsum("btn,btd->nd", G_Bu.imag, u),
+            "C_re": np.einsum("btk,btn->kn", dy, xs.real),
+            "C_im": -np.einsum("btk,btn->kn", dy, xs.imag),
             "D": (dy * u).sum(axis=(0, 1)),
             "du": G_Bu.real @ p["B_re"] + G_Bu.imag @ p["B_im"] + p["D"] * dy,
             "G_x": G}
@@ -398,8 +415,8 @@ def lru_kernel(params, T):
 
 
 def causal_conv_fft(u, kernel):
-    """y_t = sum_{k=0}^{t-1} kernel[k] @ u_{t-k}, all t at once with the FFT (zero-padded to 2T,
-    so the circular convolution does not wrap around).
+    """y_t = sum_{k=0}^{t-1} kernel[k] @ u_{t-k}, all t at once with the FFT (zero-padded
+    to 2T, so that the circular convolution does not wrap around).
 
     u: (B, T, D); kernel: (T, K, D). Returns y (B, T, K).
 
