@@ -80,7 +80,7 @@ def scan(a, b):
     (A_t, S_t) = (a_1, b_1) then ... then (a_t, b_t), so S_t is h_t from h_0 = 0 and A_t is
     a_1 ... a_t. T is padded to a power of two n with the identity step (1, 0); an up-sweep
     and a down-sweep of log2 n rounds each, then one more: 2 log2 n + 1 rounds of array
-    operations, about 2n ``combine``s of work in all. Each round updates its nodes in place,
+    operations, about 3n ``combine``s of work in all. Each round updates its nodes in place,
     as ``combine`` says.
 
     Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
