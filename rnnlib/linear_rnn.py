@@ -310,8 +310,9 @@ def init_lru_params(input_size, state_size, *, rng, r_min=0.0, r_max=1.0, max_ph
     """The LRU's parameters (Orvieto et al. 2023), real arrays in a dict.
 
     lambda_j = exp(-exp(nu_log_j) + i exp(theta_log_j)) is drawn uniformly on the ring
-    r_min <= |lambda| <= r_max (r_min < 1) with phase in [0, max_phase); B = B_re + i B_im (N, D) with
-    entries N(0, 1 / (2D)); C = C_re + i C_im (D, N) with N(0, 1 / N); D (D,) with N(0, 1).
+    r_min <= abs(lambda) <= r_max (r_min < 1) with phase in [0, max_phase);
+    B = B_re + i B_im (N, D) with entries N(0, 1 / (2D)); C = C_re + i C_im (D, N) with
+    N(0, 1 / N); D (D,) with N(0, 1).
     N = ``state_size``, D = ``input_size``; rng: a Generator or int seed.
 
     Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
@@ -334,7 +335,7 @@ def init_lru_params(input_size, state_size, *, rng, r_min=0.0, r_max=1.0, max_ph
 
 def lru_eigenvalues(params):
     """lambda = exp(-exp(nu_log) + i exp(theta_log)) (N,) complex, and the normalisation
-    gamma = sqrt(1 - |lambda|^2) (N,) real. Not checked.
+    gamma = sqrt(1 - abs(lambda)^2) (N,) real. Not checked.
 
     Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
     """
