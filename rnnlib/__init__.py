@@ -27,6 +27,17 @@ from .data import (
 )
 from .gradcheck import GradCheckReport, gradient_check, numerical_gradient, relative_error
 from .layers import affine_backward, affine_forward
+from .linear_rnn import (
+    MinGRULanguageModel,
+    linear_recurrence,
+    linear_scan,
+    linear_scan_backward,
+    log_linear_scan,
+    lru_backward,
+    lru_forward,
+    min_gru_backward,
+    min_gru_forward,
+)
 from .loss import log_softmax, sequence_cross_entropy, softmax
 from .models import RNNLanguageModel
 from .optim import SGD, Adagrad, clip_by_global_norm, global_norm
@@ -56,6 +67,9 @@ __all__ = [
     "CharVocab", "python_docs_text", "train_val_split", "batchify", "iter_chunks",
     "balanced_brackets", "reverse_digits", "train_language_model", "train_minibatches",
     "bits_per_char", "unigram_bits_per_char", "seq2seq_exact_match",
+    # Chapter 8: linear recurrences, the parallel scan, minGRU and the LRU
+    "linear_recurrence", "linear_scan", "linear_scan_backward", "log_linear_scan",
+    "min_gru_forward", "min_gru_backward", "MinGRULanguageModel", "lru_forward", "lru_backward",
     # used throughout: gradient checks; saving parameters
     "gradient_check", "numerical_gradient", "relative_error", "GradCheckReport",
     "save_params", "load_params",
