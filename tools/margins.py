@@ -79,11 +79,18 @@ if {seed!r} is not None:
 '''
 
 
+def is_colab_bootstrap(cell) -> bool:
+    """The first cell tools/nbbuild.py writes (tools/publish.py rewrites it with the URL); a
+    no-op wherever rnnlib is installed, so what a notebook measures never depends on it."""
+    return cell.source.startswith(("# Colab install cell:", "# In Colab (or anywhere rnnlib is missing)"))
+
+
 def code_hash(nb) -> str:
-    """sha256 of every code cell's source and margins metadata: what the recorded values depend on."""
+    """sha256 of every code cell's source and margins metadata (the Colab bootstrap left out):
+    what the recorded values depend on."""
     h = hashlib.sha256()
     for cell in nb.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not is_colab_bootstrap(cell):
             h.update(cell.source.encode())
             h.update(json.dumps(cell.metadata.get("margins", {}), sort_keys=True).encode())
     return h.hexdigest()
