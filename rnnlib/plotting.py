@@ -159,7 +159,8 @@ def draw_backward(T, *, ax=None, title=None):
     faint, the gradients flowing right to left in colour.
 
     Into each h_k come two gradients: V^T eps_k from its own output (blue) and
-    U^T delta_{k+1} from the next step (red); delta_k = (their sum) * (1 - h_k^2). Every
+    U^T delta_{k+1} from the next step (red); delta_k = (their sum) * (1 - h_k^2), and
+    the last red arrow carries U^T delta_1 = dE/dh_0 into h_0. Every
     copy of U adds its term delta_k h_{k-1}^T to the one gradient dE/dU (dotted), which
     is parameter sharing seen from the backward pass. Returns the axes.
 
@@ -178,9 +179,9 @@ def draw_backward(T, *, ax=None, title=None):
                label_side=(-0.3, 0), color=OUTPUT_PATH, label_color=OUTPUT_PATH, lw=1.6)
         y_fwd, y_bwd = _ROW["h"] + 0.08, _ROW["h"] - 0.08
         _arrow(ax, (t - 1, y_fwd), (t, y_fwd), "$U$", label_side=(0, 0.17), **faint)
-        if t > 1:  # delta_t flows back into h_{t-1}
-            _arrow(ax, (t, y_bwd), (t - 1, y_bwd), rf"$U^\top\delta_{{{t}}}$",
-                   label_side=(0, -0.2), color=RECURRENT_PATH, label_color=RECURRENT_PATH, lw=1.6)
+        # delta_t flows back into h_{t-1}; into h_0 it is dE/dh_0 = U^T delta_1
+        _arrow(ax, (t, y_bwd), (t - 1, y_bwd), rf"$U^\top\delta_{{{t}}}$",
+               label_side=(0, -0.2), color=RECURRENT_PATH, label_color=RECURRENT_PATH, lw=1.6)
         mid = (t - 0.5, _ROW["h"] - 0.55)  # this copy of U adds delta_t h_{t-1}^T
         ax.annotate("", xy=(sum_at[0], sum_at[1] + 0.13), xytext=mid, zorder=1,
                     arrowprops={"arrowstyle": "-|>", "color": "#777777", "lw": 0.8, "linestyle": ":"})
@@ -199,8 +200,9 @@ def kept_terms(T, **truncation):
     """(T, T) booleans: entry [t-1, k-1] is True when output t's gradient reaches s_k.
 
     ``truncation`` is one option of ``rnn_backward`` (none: full BPTT; ``truncate=``,
-    ``chunk=`` or ``tbptt=(k1, k2)``). Read off rnnlib itself: the deltas of each
-    output alone, through a two-unit tanh RNN whose Jacobians have no zero entry.
+    ``chunk=`` or ``tbptt=(k1, k2)``). Read off rnnlib itself: ``rnn_backward``'s
+    deltas ds of each output's gradient alone, through a two-unit tanh RNN whose
+    Jacobians have no zero entry; step k is kept when delta_k is nonzero.
 
     Derived in: Chapter 3, Backpropagation through time (book/03_bptt.ipynb)
     """
@@ -216,8 +218,8 @@ def kept_terms(T, **truncation):
     for t in range(T):
         dhs = np.zeros((1, T, 2))
         dhs[0, t] = 1.0  # only output t's loss
-        dx = rnn_backward(dhs, cache, **truncation)["dx"][0]  # W^T delta_k: nonzero iff delta_k is
-        kept[t] = dx[:, 0] != 0
+        ds = rnn_backward(dhs, cache, return_deltas=True, **truncation)["ds"][0]  # (T, 2)
+        kept[t] = np.any(ds != 0, axis=1)  # delta_k nonzero: the term (t, k) is kept
     return kept
 
 

@@ -60,7 +60,7 @@ def test_draw_backward_labels_both_paths_and_every_copy_of_U():
     ax = draw_backward(3)
     labels = [t.get_text() for t in ax.texts]
     assert sum("varepsilon" in label for label in labels) == 3  # V^T eps_k into every h_k
-    assert sum(r"U^\top\delta" in label for label in labels) == 2  # from h_2 and h_3
+    assert sum(r"U^\top\delta" in label for label in labels) == 3  # from h_1 (into h_0), h_2, h_3
     assert sum(label.startswith(r"$\delta_") for label in labels) == 3  # one term per copy of U
     ax.figure.canvas.draw()
     plt.close(ax.figure)

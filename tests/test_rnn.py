@@ -218,13 +218,22 @@ def test_return_deltas_adds_the_deltas_batch_major_and_changes_nothing_else(kw):
     np.testing.assert_allclose(ds[:, 0] @ p["U"], plain["dh0"], rtol=1e-12)  # dh0 = U^T ds_1
 
 
-def test_tbptt_deltas_with_k2_at_least_T_plus_k1_is_full_bptt():
-    p = make_rnn_problem(2, 6, 3, 4, seed=3, ids=True)
+@pytest.mark.parametrize("k1", [1, 2, 3, 4, 7])
+def test_tbptt_deltas_is_full_bptt_exactly_when_k2_at_least_k1_ceil_T_over_k1(k1):
+    # The last block ends at k1 ceil(T/k1), which may pass T; its sweep reaches step 1
+    # only if k2 >= k1 ceil(T/k1). One step less leaves s_1 out of the last output's
+    # gradient, even where k2 >= T (T = 7, k1 = 2, 3 or 4: k2 = 7, 8 or 7).
+    T = 7
+    p = make_rnn_problem(2, T, 3, 4, seed=3, ids=True)
     _, cache = rnn_forward(p["x"], p["h0"], p["W"], p["U"], p["b"])
     dhs = p["dhs"].swapaxes(0, 1)
     full = bptt_deltas(dhs, cache["h"], p["U"])
-    np.testing.assert_allclose(tbptt_deltas(dhs, cache["h"], p["U"], 1, 6), full, rtol=1e-12)
-    np.testing.assert_allclose(tbptt_deltas(dhs, cache["h"], p["U"], 6, 6), full, rtol=1e-12)
+    k2 = k1 * -(-T // k1)
+    np.testing.assert_allclose(tbptt_deltas(dhs, cache["h"], p["U"], k1, k2), full, rtol=1e-12)
+    if k2 - 1 >= k1:  # the counterexample just below the condition
+        short = tbptt_deltas(dhs, cache["h"], p["U"], k1, k2 - 1)
+        assert not np.allclose(short[0], full[0], rtol=1e-6, atol=0)  # s_1 misses a term
+        np.testing.assert_allclose(short[1:], full[1:], rtol=1e-12)  # and nothing else
 
 
 def test_truncate_and_chunk_together_is_an_error():
