@@ -25,6 +25,7 @@ from .data import (
     reverse_digits,
     train_val_split,
 )
+from .gated import CellClassifier, marked_symbol_task
 from .gradcheck import GradCheckReport, gradient_check, numerical_gradient, relative_error
 from .layers import affine_backward, affine_forward
 from .loss import log_softmax, sequence_cross_entropy, softmax
@@ -56,6 +57,8 @@ __all__ = [
     "CharVocab", "python_docs_text", "train_val_split", "batchify", "iter_chunks",
     "balanced_brackets", "reverse_digits", "train_language_model", "train_minibatches",
     "bits_per_char", "unigram_bits_per_char", "seq2seq_exact_match",
+    # Chapter 7: gated cells at work
+    "CellClassifier", "marked_symbol_task",
     # used throughout: gradient checks; saving parameters
     "gradient_check", "numerical_gradient", "relative_error", "GradCheckReport",
     "save_params", "load_params",
