@@ -167,3 +167,81 @@ def _rows(name: str, a: np.ndarray, rows: slice, total: int, ndim: int) -> np.nd
     if a.ndim != ndim or a.shape[0] != total:
         raise ValueError(f"{name}: expected {ndim} axes with {total} rows (gates x hidden size), got shape {a.shape}")
     return np.array(a[rows])
+
+
+# ---- the table of layouts that Chapter 7 prints --------------------------------------------
+
+
+def layout_table(mode: str) -> list[tuple[str, str, str, str, str]]:
+    """Where each rnnlib parameter of one layer lands in PyTorch, Keras 3, TF1's BasicRNNCell and
+    cuDNN's canonical lists: one row of five strings per parameter, found, not written down.
+
+    Each parameter is filled with numbers no other holds (D = 5 inputs, H = 2 units), converted
+    by :func:`params_to_state_dict`, :func:`rnnlib.params_to_keras`,
+    :func:`rnnlib.keras_interop.basic_rnn_cell_from_params` (rnn_tanh only) and
+    :func:`rnnlib.params_to_canonical`, and searched for in each result. ``[a:b]`` slices rows,
+    ``[:, a:b]`` columns, ``ᵀ`` marks a transposed block, ``(bW + bR)`` a bias that holds the sum.
+
+    Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)
+    """
+    from .cudnn.convert import params_to_canonical, params_to_keras
+    from .cudnn.params import param_shape
+    from .keras_interop import basic_rnn_cell_from_params
+
+    check_choice("mode", mode, MODES)
+    D, H = 5, 2
+    matrices, biases = param_names(mode)
+    p = {name: 1000.0 * (n + 1) + np.arange(np.prod(param_shape(name, H, D))).reshape(param_shape(name, H, D))
+         for n, name in enumerate(matrices + biases)}
+    weights, bias_list = params_to_canonical([p], mode)
+    targets = {
+        "PyTorch": params_to_state_dict([p], mode),
+        "Keras 3": dict(zip(("kernel", "recurrent_kernel", "bias"), params_to_keras(p, mode), strict=True)),
+        "TF1 BasicRNNCell": dict(zip(("kernel", "bias"), basic_rnn_cell_from_params(p["W"], p["R"], p["bW"] + p["bR"]),
+                                     strict=True)) if mode == "rnn_tanh" else {},
+        "cuDNN canonical": {**{f"weights[{i}]": a for i, a in enumerate(weights)},
+                            **{f"biases[{i}]": a for i, a in enumerate(bias_list)}},
+    }
+    rows = []
+    for name in matrices + biases:
+        row = [name]
+        for found in targets.values():
+            where = _find(found, p[name], D, H)
+            if where is None and name.startswith("b"):  # one bias for both: bW + bR
+                partner = ("bR" + name[2:]) if name.startswith("bW") else ("bW" + name[2:])
+                where = _find(found, p[name] + p[partner], D, H)
+                where = None if where is None else f"{where} (bW + bR)"
+            row.append("—" if where is None else where)
+        rows.append(tuple(row))
+    return rows
+
+
+def _symbol(n: int, D: int, H: int) -> str:
+    """An offset written with D and H (D = 5 and H = 2 keep every offset of the table unique)."""
+    named = {0: "0", D: "D", H: "H", D + H: "D+H"}
+    return named.get(n, f"{n // H}H" if n % H == 0 else str(n))
+
+
+def _span(start: int, size: int, full: int, D: int, H: int) -> str:
+    if start == 0 and size == full:
+        return ":"
+    return f"{'' if start == 0 else _symbol(start, D, H)}:{_symbol(start + size, D, H)}"
+
+
+def _find(arrays: dict, block: np.ndarray, D: int, H: int) -> str | None:
+    """Where ``block`` (or its transpose) sits inside one of ``arrays``: 'name[rows, cols]' or None."""
+    for name, a in arrays.items():
+        for candidate, mark in ((block, ""), (block.T, "ᵀ")):
+            if candidate.ndim > a.ndim or (mark and block.ndim < 2):
+                continue
+            hits = np.argwhere(a == candidate.flat[0])
+            for index in hits:
+                lead = tuple(index[: a.ndim - candidate.ndim])
+                corner = index[a.ndim - candidate.ndim:]
+                region = tuple(slice(c, c + s) for c, s in zip(corner, candidate.shape, strict=True))
+                if a[lead + region].shape == candidate.shape and np.array_equal(a[lead + region], candidate):
+                    parts = [str(i) for i in lead] + [_span(c, s, n, D, H) for c, s, n in
+                                                      zip(corner, candidate.shape, a.shape[len(lead):], strict=True)]
+                    inside = "" if all(part == ":" for part in parts) else f"[{', '.join(parts)}]"
+                    return f"{name}{inside}{mark}"
+    return None
