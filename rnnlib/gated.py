@@ -81,14 +81,16 @@ class CellClassifier:
         Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)
         """
         xs = self._inputs(x)
-        _, h_n, _, rnn_cache = cudnn_rnn_forward(xs, None, None, [self.cell_params()], self.mode)
+        cell = [self.cell_params()]
+        _, h_n, _, rnn_cache = cudnn_rnn_forward(xs, None, None, cell, self.mode)
         h_last = h_n[0]  # h_T (B, H)
-        logits, out_cache = affine_forward(h_last, self.params["V"], self.params["b_y"])  # V h_T + b_y
+        p = self.params
+        logits, out_cache = affine_forward(h_last, p["V"], p["b_y"])  # V h_T + b_y
         return logits, {"rnn": rnn_cache, "out": out_cache, "B": xs.shape[0]}
 
     def backward(self, dlogits, cache):
-        """Gradients under the keys of ``params`` from ``dlogits`` (B, C): the gradient enters
-        at h_T and flows back through every step (cuDNN's BPTT, Chapter 5).
+        """Gradients under the keys of ``params`` from ``dlogits`` (B, C): the gradient
+        enters at h_T and flows back through every step (cuDNN's BPTT, Chapter 5).
 
         Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)
         """
@@ -160,7 +162,7 @@ def backward_states(dh_T, rnn_cache):
     step_backward = CELLS[rnn_cache["mode"]][1]
     p = rnn_cache["params"][0]
     steps = rnn_cache["layers"][0]["dirs"][0]["steps"]
-    scratch = {k: np.zeros_like(a) for k, a in p.items()}  # parameter gradients: not needed here
+    scratch = {k: np.zeros_like(a) for k, a in p.items()}  # parameter gradients: unused
     dh, dc = dh_T, (np.zeros_like(dh_T) if rnn_cache["mode"] == "lstm" else None)
     G = [dh]
     for step in reversed(steps):  # t = T, ..., 1
@@ -175,11 +177,12 @@ def backward_states(dh_T, rnn_cache):
 def marked_symbol_task(n, length, rng, *, num_classes=4, num_symbols=8):
     """n sequences of ``length`` steps; the label is the symbol at the one marked step.
 
-    Every step carries a symbol, uniform over [0, num_symbols), one-hot in x[..., :num_symbols],
-    and a marker bit x[..., num_symbols], set at exactly one step, whose symbol is drawn from
-    [0, num_classes) and is the label. The marked step lies ``d`` steps from the end (d = 1:
-    the last step), d uniform over [1, length]. Later steps carry the label's symbols too, so
-    a model must keep what it read at the marker and ignore what follows.
+    Every step carries a symbol, uniform over [0, num_symbols), one-hot in
+    x[..., :num_symbols], and a marker bit x[..., num_symbols], set at exactly one step,
+    whose symbol is drawn from [0, num_classes) and is the label. The marked step lies
+    ``d`` steps from the end (d = 1: the last step), d uniform over [1, length]. Later
+    steps carry the label's symbols too, so a model must keep what it read at the marker
+    and ignore what follows.
     Returns (x (n, length, num_symbols + 1) float64, y (n,) ints, d (n,) ints).
 
     Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)

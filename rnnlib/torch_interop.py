@@ -50,8 +50,8 @@ def torch_names(layer: int, reverse: bool = False) -> tuple[str, str, str, str]:
     return tuple(f"{kind}_{side}{suffix}" for kind in ("weight", "bias") for side in ("ih", "hh"))
 
 
-def params_to_state_dict(params, mode: str, direction: str = "unidirectional") -> dict[str, np.ndarray]:
-    """rnnlib parameters (one dict per pseudo-layer) -> PyTorch's state dict, numpy arrays (copies).
+def params_to_state_dict(params, mode, direction="unidirectional"):
+    """rnnlib parameters (one dict per pseudo-layer) -> PyTorch's state dict (numpy copies).
 
     For ``torch.nn.{RNN, GRU, LSTM}(..., bidirectional=direction == 'bidirectional')``:
     ``module.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})``, or see
@@ -67,9 +67,9 @@ def params_to_state_dict(params, mode: str, direction: str = "unidirectional") -
     state_dict = {}
     for k, p in enumerate(params):
         w_ih, w_hh, b_ih, b_hh = torch_names(k // dirs, reverse=k % dirs == 1)
-        gates = GATES[mode]
-        state_dict[w_ih] = np.concatenate([p[key("W", g)] for g in gates], axis=0)  # gate blocks of rows
-        state_dict[w_hh] = np.concatenate([p[key("R", g)] for g in gates], axis=0)
+        gates = GATES[mode]  # cuDNN's order, PyTorch's too: the gates' blocks of rows
+        state_dict[w_ih] = np.concatenate([p[key("W", g)] for g in gates])
+        state_dict[w_hh] = np.concatenate([p[key("R", g)] for g in gates])
         state_dict[b_ih] = np.concatenate([p[key("bW", g)] for g in gates])
         state_dict[b_hh] = np.concatenate([p[key("bR", g)] for g in gates])
     return dict(sorted(state_dict.items(), key=lambda item: _order(item[0])))
