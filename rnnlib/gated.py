@@ -36,8 +36,8 @@ class CellClassifier:
         z = V h_T + b_y,  p = softmax(z)
 
     ``mode`` is 'rnn_tanh', 'rnn_relu', 'gru' (reset-after) or 'lstm'. ``params`` holds the
-    cell's parameters under the keys of :func:`rnnlib.cudnn.param_names` (``W_f``, ``R_f``,
-    ``bW_f``, ``bR_f``, ...), drawn as :func:`rnnlib.init_cudnn_params` draws them, and the
+    cell's parameters under the keys of :func:`rnnlib.cudnn.params.param_names` (``W_f``, ``R_f``,
+    ``bW_f``, ``bR_f``, ...), drawn as :func:`rnnlib.cudnn.params.init_cudnn_params` draws them, and the
     readout ``V`` (C, H), ``b_y`` (C,) from the same range. ``forget_bias`` (LSTM only) sets
     ``bW_f`` to that value and ``bR_f`` to 0, so that every forget gate starts at
     sigmoid(forget_bias + W_f x_t + R_f h_{t-1}); None keeps the random draw. Inputs x are

@@ -116,7 +116,7 @@ def build_torch_rnn(params, mode: str, direction: str = "unidirectional"):
     """A ``torch.nn.RNN``/``GRU``/``LSTM`` (batch_first=True, the parameters' dtype) holding ``params``.
 
     Its ``forward(x, h0)`` (``(h0, c0)`` for the LSTM) takes the (B, T, D) inputs and the
-    (L*dirs, B, H) states of :func:`rnnlib.cudnn_rnn_forward` and returns the same y and h_n.
+    (L*dirs, B, H) states of :func:`rnnlib.cudnn.stack.cudnn_rnn_forward` and returns the same y and h_n.
 
     Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)
     """
@@ -177,9 +177,9 @@ def layout_table(mode: str) -> list[tuple[str, str, str, str, str]]:
     cuDNN's canonical lists: one row of five strings per parameter, found, not written down.
 
     Each parameter is filled with numbers no other holds (D = 5 inputs, H = 2 units), converted
-    by :func:`params_to_state_dict`, :func:`rnnlib.params_to_keras`,
+    by :func:`params_to_state_dict`, :func:`rnnlib.cudnn.convert.params_to_keras`,
     :func:`rnnlib.keras_interop.basic_rnn_cell_from_params` (rnn_tanh only) and
-    :func:`rnnlib.params_to_canonical`, and searched for in each result. ``[a:b]`` slices rows,
+    :func:`rnnlib.cudnn.convert.params_to_canonical`, and searched for in each result. ``[a:b]`` slices rows,
     ``[:, a:b]`` columns, ``ᵀ`` marks a transposed block, ``(bW + bR)`` a bias that holds the sum.
 
     Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)
