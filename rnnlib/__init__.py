@@ -25,6 +25,7 @@ from .data import (
     reverse_digits,
     train_val_split,
 )
+from .gated import CellClassifier, marked_symbol_task
 from .gradcheck import GradCheckReport, gradient_check, numerical_gradient, relative_error
 from .layers import affine_backward, affine_forward
 from .linear_rnn import (
@@ -67,6 +68,8 @@ __all__ = [
     "CharVocab", "python_docs_text", "train_val_split", "batchify", "iter_chunks",
     "balanced_brackets", "reverse_digits", "train_language_model", "train_minibatches",
     "bits_per_char", "unigram_bits_per_char", "seq2seq_exact_match",
+    # Chapter 7: gated cells at work
+    "CellClassifier", "marked_symbol_task",
     # Chapter 8: linear recurrences, the parallel scan, minGRU and the LRU
     "linear_recurrence", "linear_scan", "linear_scan_backward", "log_linear_scan",
     "min_gru_forward", "min_gru_backward", "MinGRULanguageModel", "lru_forward", "lru_backward",

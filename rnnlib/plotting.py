@@ -251,3 +251,99 @@ def draw_kept_terms(kept, *, ax=None, title=None, color="#1f77b4"):
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+# ---- Chapter 7: the GRU and LSTM cells ---------------------------------------------------------
+
+_GATE_COLORS = {"sigmoid": "#fde2c4", "tanh": "#dbe9f6", "op": "#ffffff", "state": "#d9f0d3", "in": "#eeeeee",
+                "wide": "#eeeeee"}
+
+
+def _cell_node(ax, xy, text, kind):
+    """A gate (a box) or an entrywise operation (a circle) of a cell diagram."""
+    from matplotlib.patches import Circle, FancyBboxPatch
+
+    x, y = xy
+    if kind == "op":
+        ax.add_patch(Circle(xy, 0.17, fc=_GATE_COLORS["op"], ec="#444444", lw=1, zorder=2))
+    else:
+        w, h = {"sigmoid": 0.86, "tanh": 0.9, "state": 0.62, "wide": 1.75}.get(kind, 1.4), 0.34
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, zorder=2, fc=_GATE_COLORS[kind],
+                                    ec="#444444", lw=1, boxstyle="round,pad=0.02,rounding_size=0.06"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=11, zorder=3)
+
+
+def _cell_edge(ax, start, end, label=None, *, color="#333333", lw=1.2, label_side=(0.0, 0.12)):
+    """An arrow between two node centres, shortened at both ends to clear the nodes."""
+    ax.annotate("", xy=end, xytext=start, zorder=1,
+                arrowprops={"arrowstyle": "-|>", "color": color, "lw": lw, "shrinkA": 13, "shrinkB": 13})
+    if label:
+        ax.text((start[0] + end[0]) / 2 + label_side[0], (start[1] + end[1]) / 2 + label_side[1], label,
+                ha="center", va="center", fontsize=9, color="#8b1a1a", zorder=4)
+
+
+def _draw_cell(nodes, edges, highway, *, ax, title, size):
+    ax = _axes(ax, *size)
+    for xy, text, kind in nodes.values():
+        _cell_node(ax, xy, text, kind)
+    for start, end, *label in edges:
+        on_highway = (start, end) in highway
+        _cell_edge(ax, nodes[start][0], nodes[end][0], label[0] if label else None,
+                   color="#b03a2e" if on_highway else "#333333", lw=2.6 if on_highway else 1.2)
+    xs = [xy[0] for xy, _, _ in nodes.values()]
+    ys = [xy[1] for xy, _, _ in nodes.values()]
+    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
+    ax.set_ylim(min(ys) - 0.4, max(ys) + 0.4)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def draw_lstm_cell(*, ax=None, title=None):
+    """Draw one LSTM step as cuDNN computes it (Chapter 5's eq-cudnn-lstm).
+
+    Boxes are gates (sigmoid or tanh of ``W_g x_t + R_g h_{t-1} + bW_g + bR_g``), circles
+    entrywise products and sums. The thick red path carries c_{t-1} to c_t through one
+    product with f_t and one sum: the additive path of the cell state. Returns the axes.
+
+    Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)
+    """
+    nodes = {
+        "c_prev": ((0.0, 3.0), "$c_{t-1}$", "state"), "mul_f": ((1.5, 3.0), r"$\times$", "op"),
+        "add": ((3.1, 3.0), "$+$", "op"), "c": ((6.5, 3.0), "$c_t$", "state"),
+        "f": ((1.5, 1.2), r"$f_t$: $\sigma$", "sigmoid"), "i": ((2.55, 1.2), r"$i_t$: $\sigma$", "sigmoid"),
+        "g": ((3.65, 1.2), r"$g_t$: tanh", "tanh"), "o": ((4.75, 1.2), r"$o_t$: $\sigma$", "sigmoid"),
+        "mul_i": ((3.1, 2.1), r"$\times$", "op"), "tanh_c": ((5.5, 2.1), "tanh", "tanh"),
+        "mul_o": ((5.5, 1.2), r"$\times$", "op"), "h": ((6.5, 1.2), "$h_t$", "state"),
+        "in": ((3.1, -0.1), "$x_t$, $h_{t-1}$", "in"),
+    }
+    edges = [("c_prev", "mul_f"), ("mul_f", "add"), ("add", "c"), ("f", "mul_f"), ("i", "mul_i"), ("g", "mul_i"),
+             ("mul_i", "add"), ("add", "tanh_c"), ("tanh_c", "mul_o"), ("o", "mul_o"), ("mul_o", "h"),
+             ("in", "f"), ("in", "i"), ("in", "g"), ("in", "o")]
+    highway = {("c_prev", "mul_f"), ("mul_f", "add"), ("add", "c")}
+    return _draw_cell(nodes, edges, highway, ax=ax, title=title, size=(7.0, 4.0))
+
+
+def draw_gru_cell(*, ax=None, title=None):
+    """Draw one GRU step in cuDNN's reset-after form (Chapter 5's eq-cudnn-gru).
+
+    The reset gate r_t multiplies the recurrent side ``R_n h_{t-1} + bR_n`` of the new memory
+    n_t; the update gate z_t mixes h_t = (1 - z_t) n_t + z_t h_{t-1}. The thick red path
+    carries h_{t-1} to h_t through one product with z_t and one sum. Returns the axes.
+
+    Derived in: Chapter 7, Why gates work (book/07_gated.ipynb)
+    """
+    nodes = {
+        "h_prev": ((0.0, 3.0), "$h_{t-1}$", "state"), "mul_z": ((1.6, 3.0), r"$\times$", "op"),
+        "add": ((3.6, 3.0), "$+$", "op"), "h": ((5.0, 3.0), "$h_t$", "state"),
+        "z": ((1.6, 1.6), r"$z_t$: $\sigma$", "sigmoid"), "one_minus": ((2.6, 1.6), "1$-$", "op"),
+        "mul_n": ((3.6, 2.2), r"$\times$", "op"), "n": ((3.6, 1.0), r"$n_t$: tanh", "tanh"),
+        "mul_r": ((2.6, 0.4), r"$\times$", "op"), "r": ((1.6, 0.4), r"$r_t$: $\sigma$", "sigmoid"),
+        "q": ((2.6, -0.5), "$R_n h_{t-1} + b_{R_n}$", "wide"), "in": ((0.2, 1.0), "$x_t$, $h_{t-1}$", "in"),
+        "xn": ((4.9, 0.2), "$W_n x_t + b_{W_n}$", "in"),
+    }
+    edges = [("h_prev", "mul_z"), ("mul_z", "add"), ("add", "h"), ("z", "mul_z"), ("z", "one_minus"),
+             ("one_minus", "mul_n"), ("n", "mul_n"), ("mul_n", "add"), ("r", "mul_r"), ("q", "mul_r"),
+             ("mul_r", "n"), ("xn", "n"), ("in", "z"), ("in", "r")]
+    highway = {("h_prev", "mul_z"), ("mul_z", "add"), ("add", "h")}
+    return _draw_cell(nodes, edges, highway, ax=ax, title=title, size=(6.0, 4.2))

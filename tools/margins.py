@@ -74,7 +74,8 @@ def _perturb_after_init(cls, rng, scale):
 
 if {seed!r} is not None:
     _rng = _np.random.default_rng({seed!r})
-    for _cls in (_rnnlib.RNNLanguageModel, _rnnlib.RNNClassifier, _rnnlib.Seq2Seq):
+    for _cls in (_rnnlib.RNNLanguageModel, _rnnlib.RNNClassifier, _rnnlib.Seq2Seq, _rnnlib.CellClassifier,
+                 _rnnlib.MinGRULanguageModel):
         _perturb_after_init(_cls, _rng, {scale!r})
 '''
 
