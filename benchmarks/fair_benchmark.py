@@ -276,6 +276,7 @@ def run(args):
                 middle = [r for r in rows if r["threads"] == threads and (r["B"], r["T"], r["V"], r["H"]) == sizes[1]]
                 others = [r for r in middle if r["impl"] in peers.PEERS and r["impl"] != "numpy"]
                 best = min(others, key=lambda r: r["median_ms"])["impl"] if others else None
+                best = best if args.sweep_peer == "auto" else args.sweep_peer
                 info["sweep_peer"] = best
                 sweep_workers = {n: workers[n] for n in SWEEP_FIXED + ([best] if best else []) if n in workers}
                 for name in set(workers) - set(sweep_workers):  # free the machine for the sweeps
@@ -308,6 +309,8 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps after setup (default 3)")
     parser.add_argument("--sleep", type=float, default=0.1, help="seconds before each turn (default 0.1)")
     parser.add_argument("--sweep-threads", type=int, default=1, help="thread count of the T and H sweeps")
+    parser.add_argument("--sweep-peer", default="auto",
+                        help="the peer of the sweeps (default auto: the fastest other peer at the second size)")
     parser.add_argument("--no-sweeps", action="store_true", help="only the three sizes")
     parser.add_argument("--tiny", action="store_true", help="tiny sizes, 2 rounds (smoke test)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSV and JSON")

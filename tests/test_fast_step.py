@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnlib import RNNLanguageModel, affine_backward, affine_forward, rnn_backward, rnn_forward
-from rnnlib import sequence_cross_entropy
+from rnnlib import RNNLanguageModel, affine_backward, affine_forward, rnn_backward, rnn_forward, sequence_cross_entropy
 from rnnlib.models import _checked_loss, _training_step, lm_grads
 
 
