@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _malloc
 from ._validate import (
     as_generator,
+    check_affine_args,
+    check_choice,
     check_float_array,
     check_float_dtype,
     check_ids,
@@ -13,11 +16,12 @@ from ._validate import (
     check_nonempty_time,
     check_positive_float,
     check_positive_int,
+    check_rnn_args,
     check_same_dtype,
 )
 from .layers import affine_backward, affine_forward
 from .loss import sequence_cross_entropy, softmax
-from .rnn import rnn_backward, rnn_forward
+from .rnn import rnn_backward, rnn_forward, sum_by_id
 
 LM_PARAM_NAMES = ("W", "U", "b", "V", "b_y")
 
@@ -148,6 +152,8 @@ class RNNLanguageModel:
 
         Derived in: Chapter 2, Loss (book/02_loss.ipynb)
         """
+        if mask is None and truncate is None and chunk is None and _fast_step_applies(self, x):
+            return _training_step(self, x, y, h0, reduction)  # the same numbers, faster
         logits, cache = self.forward(x, h0)
         check_ids("y", y, x.shape, self.output_size)
         loss, dlogits = sequence_cross_entropy(logits, y, mask=mask, reduction=reduction)
@@ -209,3 +215,83 @@ def lm_grads(g_rnn, g_out):
     """``rnn_backward``'s and ``affine_backward``'s gradients under the keys of ``params``."""
     return {"W": g_rnn["dW"], "U": g_rnn["dU"], "b": g_rnn["db"],
             "V": g_out["dV"], "b_y": g_out["db_y"]}
+
+
+# ---- below the functions the chapters show: the training step's fast path (performance appendix)
+
+
+def _fast_step_applies(model, x):
+    """Token ids, and no subclass that changed forward or backward (loss must call those)."""
+    cls = type(model)
+    return (isinstance(x, np.ndarray) and x.dtype.kind in "iu" and cls.forward is RNNLanguageModel.forward
+            and cls.backward is RNNLanguageModel.backward)
+
+
+def _training_step(model, x, y, h0, reduction):
+    """``RNNLanguageModel.loss(x, y, h0, reduction=...)`` with full BPTT and no mask, bit for bit.
+
+    The same numpy operations on the same operands as ``rnn_forward``, ``affine_forward``,
+    ``sequence_cross_entropy``, ``affine_backward`` and ``rnn_backward``, in fewer calls:
+    the argument checks of the user's data run once (the same checks, in the same order);
+    the scans of arrays this function made itself (dlogits, dL/dh) are left out, since
+    they cannot fail once the logits are finite and max|V| < (largest float) / 4 (else it
+    runs the shown functions, which raise their usual error). ``tests/test_fast_step.py``
+    checks the results against the shown functions' bit for bit.
+    """
+    _malloc.keep_freed_memory()  # the first call tunes malloc (see rnnlib/_malloc.py)
+    W, U, b, V, b_y = (model.params[k] for k in LM_PARAM_NAMES)
+    B, T, H = check_rnn_args(x, h0, W, U, b)
+    # forward: h_t = tanh(W x_t + b + U h_{t-1}), time-major (T + 1, B, H) as in rnn_forward
+    s = np.take(W.T, x.T, axis=0)  # W x_t, (T, B, H)
+    s += b
+    h = np.zeros((T + 1, B, H), dtype=W.dtype)
+    if h0 is not None:
+        h[0] = h0
+    U_T = U.T.copy()
+    for t in range(1, T + 1):
+        np.tanh(s[t - 1] + h[t - 1] @ U_T, out=h[t])
+    check_affine_args(h[1:].swapaxes(0, 1), V, b_y)
+    N = T * B
+    z = h[1:].reshape(N, H) @ V.T  # scores z_t = V h_t + b_y, row t*B + i
+    z += b_y
+    K = V.shape[0]
+    logits = z.reshape(T, B, K).swapaxes(0, 1)
+    check_ids("y", y, x.shape, model.output_size)
+    check_float_array("logits", logits, (None, None, None))  # check_loss_args's checks that y
+    check_choice("reduction", reduction, ("sum", "mean"))    # has not passed: NaN, inf, reduction
+    if not np.abs(V).max() < np.finfo(V.dtype).max / 4:  # dL/dh might overflow: the checked path
+        return _checked_loss(model, x, y, h0, reduction)
+    # loss: log_softmax and the cross-entropy of sequence_cross_entropy
+    logp = z - z.max(axis=-1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(axis=-1, keepdims=True))
+    weight = np.ones((B, T), dtype=z.dtype)
+    if reduction == "mean":
+        weight = weight / weight.sum()
+    logp3 = logp.reshape(T, B, K)
+    b_idx, t_idx = np.indices((B, T))
+    loss = -(logp3[t_idx, b_idx, y] * weight).sum()
+    dz = np.exp(logp)  # p, then p - onehot(y), times the weight
+    dz3 = dz.reshape(T, B, K)
+    dz3[t_idx, b_idx, y] -= 1
+    dz3 *= weight.T[..., None]
+    # backward: affine_backward, then bptt_deltas and grads_from_deltas
+    dhs = (dz @ V).reshape(T, B, H)  # dL/dh_t from the outputs
+    dV = dz.T @ h[1:].reshape(N, H)
+    db_y = dz.sum(axis=0)
+    ds = 1 - h[1:] ** 2  # tanh'(s_t), times dL/dh_t in place: the deltas
+    dh_next = np.zeros((B, H), dtype=W.dtype)
+    for t in range(T, 0, -1):
+        ds[t - 1] *= dhs[t - 1] + dh_next
+        dh_next = ds[t - 1] @ U
+    ds_rows = ds.reshape(N, H)
+    grads = {"W": sum_by_id(ds_rows, x.T.reshape(N), W.shape[1]),
+             "U": ds_rows.T @ h[:-1].reshape(N, H),
+             "b": ds_rows.sum(axis=0), "V": dV, "b_y": db_y}
+    return loss, grads, h[T].copy()
+
+
+def _checked_loss(model, x, y, h0, reduction):
+    """``RNNLanguageModel.loss`` through the shown functions and all of their checks."""
+    logits, cache = model.forward(x, h0)
+    loss, dlogits = sequence_cross_entropy(logits, y, reduction=reduction)
+    return loss, model.backward(dlogits, cache), cache["h_last"]

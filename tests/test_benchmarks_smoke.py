@@ -10,6 +10,7 @@ so TensorFlow's import stays out of the test process.
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+import fair_benchmark  # noqa: E402
 import machine  # noqa: E402
+import peers  # noqa: E402
 import scaling  # noqa: E402
 import step_benchmark  # noqa: E402
 
@@ -103,3 +106,55 @@ def test_core_versions_times_two_rnnlibs_that_agree_bit_for_bit():
             and ("loss" in line or "update" in line)]
     assert len(rows) == 2 * len(step_benchmark.TINY_SIZES), result.stdout
     assert "largest new/old:" in result.stdout
+
+
+def run_fair(out: Path, impls: str, *extra: str) -> list[dict]:
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "fair_benchmark.py"), "--tiny", "--threads", "1",
+                             "--impls", impls, "--out", str(out), *extra],
+                            cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"fair_benchmark.py failed:\n{result.stdout}\n{result.stderr}"
+    columns, rows = read_rows(out / "fair_steps.csv")
+    assert columns == fair_benchmark.COLUMNS
+    assert (out / "fair_steps.json").is_file()
+    return rows
+
+
+def check_fair_rows(rows, impls):
+    for r in rows:
+        assert r["impl"] in impls and r["config"] == peers.CONFIG[r["impl"]]
+        assert float(r["median_ms"]) > 0 and float(r["gflop"]) > 0, r
+        assert float(r["faults_per_step"]) >= 0
+        if r["impl"] != "products":
+            assert float(r["max_rel_err"]) < 1e-4, r  # every side computes the same loss and gradients
+
+
+def test_fair_benchmark_runs_its_phases(tmp_path):
+    """The numpy sides, eager Keras-less peers: every phase, the sweeps with the fastest other peer."""
+    impls = "rnnlib,rnnlib_shown,rnnlib_nomalloc,numpy,torch,products"
+    rows = run_fair(tmp_path, impls)
+    check_fair_rows(rows, impls.split(","))
+    sizes = {(r["phase"], tuple(int(r[k]) for k in "BTVH")) for r in rows}
+    assert sizes == ({("sizes", s) for s in fair_benchmark.TINY_SIZES}
+                     | {("T sweep", s) for s in fair_benchmark.TINY_T_SWEEP}
+                     | {("H sweep", s) for s in fair_benchmark.TINY_H_SWEEP})
+    assert {r["impl"] for r in rows if r["phase"] != "sizes"} == {"rnnlib", "numpy", "products", "torch"}
+    assert all(float(r["rnnlib_over"]) == 1 for r in rows if r["impl"] == "rnnlib")
+
+
+@pytest.mark.skipif(os.environ.get("RNNLIB_BENCH_ALL") != "1", reason="minutes; set RNNLIB_BENCH_ALL=1")
+def test_fair_benchmark_runs_every_peer(tmp_path):
+    """Keras (XLA, graph, fit) and torch.compile too (compiling takes minutes): the tiny sizes."""
+    impls = ",".join(fair_benchmark.IMPLS)
+    rows = run_fair(tmp_path, impls, "--no-sweeps")
+    check_fair_rows(rows, fair_benchmark.IMPLS)
+    assert {r["impl"] for r in rows} == set(fair_benchmark.IMPLS)
+
+
+def test_flop_counts_of_the_peers():
+    B, T, V, H = 2, 3, 5, 4
+    shared = 2 * B * T * (3 * H * H + 3 * H * V) / 1e9
+    assert peers.step_gflop(B, T, V, H) == shared == peers.gflop("products", B, T, V, H)
+    assert peers.gflop("rnnlib", B, T, V, H) == shared + 2 * B * T * V * H / 1e9  # dW by one-hot (V <= 4H)
+    assert peers.gflop("rnnlib", B, T, 17, H) == peers.step_gflop(B, T, 17, H)  # scatter-add above 4H
+    for impl in ("keras_xla", "keras_fit", "torch", "torch_compile"):  # + the one-hot input product
+        assert peers.gflop(impl, B, T, V, H) == shared + 4 * B * T * V * H / 1e9
