@@ -155,7 +155,7 @@ class RNNLanguageModel:
         if mask is None and truncate is None and chunk is None and _fast_step_applies(self, x):
             return _training_step(self, x, y, h0, reduction)  # the same numbers, faster
         logits, cache = self.forward(x, h0)
-        check_ids("y", y, x.shape, self.output_size)
+        check_ids("y", y, x.shape[:2], self.output_size)
         loss, dlogits = sequence_cross_entropy(logits, y, mask=mask, reduction=reduction)
         grads = self.backward(dlogits, cache, truncate=truncate, chunk=chunk)
         return loss, grads, cache["h_last"]

@@ -58,6 +58,14 @@ CASES = [
     ("target too large", lambda: r.sequence_cross_entropy(logits, targets + K), ValueError,
      "targets"),
     ("y too large", lambda: model.loss(x_ids, targets + K), ValueError, "y"),
+    # the loss's paths: the fast one (ids, full BPTT, no mask) and the shown functions
+    ("y too large, mask", lambda: model.loss(x_ids, targets + K, mask=np.ones((B, T), bool)), ValueError, "y"),
+    ("y too large, truncate", lambda: model.loss(x_ids, targets + K, truncate=1), ValueError, "y"),
+    ("y too large, chunk", lambda: model.loss(x_ids, targets + K, chunk=2), ValueError, "y"),
+    ("y too large, floats", lambda: model.loss(x_f, targets + K), ValueError, "y"),
+    ("y batch, floats", lambda: model.loss(x_f, targets[:1]), ValueError, "y"),
+    ("y floats, mask", lambda: model.loss(x_ids, targets * 1.0, mask=np.ones((B, T), bool)), TypeError, "y"),
+    ("reduction, model", lambda: model.loss(x_ids, targets, reduction="avg"), ValueError, "reduction"),
     ("step id too large", lambda: r.rnn_step_forward(x_ids[:, 0] + D, h0, W, U, b), ValueError,
      "x_t"),
     # truncate and chunk

@@ -97,7 +97,8 @@ CASES = [
 @pytest.mark.parametrize("call", [
     lambda: RNNClassifier(D, H, C, rng=0).predict(floats[:, :2]),
     lambda: Seq2Seq(D, 6, H, rng=0).greedy_decode(floats[:, :2], 4, 3),
-], ids=["classifier", "seq2seq"])
+    lambda: lm.predict(floats[:, :2]),
+], ids=["classifier", "seq2seq", "language model"])
 def test_one_float_sequence_of_the_wrong_width_is_named_as_one_sequence(call):
     """The error shows the one-sequence shape the caller should pass, (?, D), not the batch's."""
     with pytest.raises(ValueError, match=rf"^(x|src): expected shape \(\?, {D}\), got shape \(6, 2\)"):
@@ -109,6 +110,15 @@ def test_errors_name_the_argument_the_caller_passed(call, error, name):
     with raises_naming(error, name) as info:
         call()
     assert "expected" in str(info.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: lm.predict(ids, h0[:3]), lambda: lm.sample(ids, 2, rng=0, h0=h0[:3]),
+], ids=["predict", "sample"])
+def test_the_h0_of_one_sequence_is_named_with_its_one_sequence_shape(call):
+    """The error shows (H,), the h0 the caller should pass with one sequence, not the batch's (1, H)."""
+    with pytest.raises(ValueError, match=rf"^h0: expected shape \({H},\), got shape \(3,\)$"):
+        call()
 
 
 def test_the_issue_message_is_gone():
