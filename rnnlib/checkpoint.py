@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 from .data import CharVocab
 from .models import LM_PARAM_NAMES, RNNLanguageModel, check_lm_params
 from .optim import SGD, Adagrad
+from .params import read_npz
 
 FORMAT = "rnnlib-char-model"
 FORMAT_VERSION = 1
@@ -70,7 +70,7 @@ def load_checkpoint(path):
     archive, or has a newer format version or an unknown cell raises ``ValueError``
     whose message starts with the path and says what is wrong.
     """
-    arrays = _read_npz(Path(path))
+    arrays = read_npz(Path(path), "an rnnlib model")
     try:
         return _from_arrays(arrays)
     except KeyError as error:
@@ -181,16 +181,3 @@ def _int(a, key):
 # ------------------------------------------------------------------- files --
 
 
-def _read_npz(path):
-    """Every array of the archive at ``path``; a ValueError naming the file if it is not one."""
-    with open(path, "rb") as f:  # a missing or unreadable file: the OSError names it
-        head = f.read(4)
-    if head != b"PK\x03\x04":
-        what = "an empty file" if not head else f"a file that starts with {head!r}"
-        raise ValueError(f"{path}: expected an rnnlib model (.npz, a zip archive), got {what}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as error:
-        raise ValueError(f"{path}: expected a complete .npz archive, got a truncated or damaged one "
-                         f"({type(error).__name__}: {error})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,23 @@ def save_params(path, params):
     return path
 
 
+def read_npz(path, what="a .npz archive of arrays"):
+    """Every array of the .npz archive at ``path``, loaded without pickle; a ``ValueError``
+    naming the file if it is empty, not a zip archive, truncated or damaged. ``what`` names the
+    kind of file expected in the message."""
+    with open(path, "rb") as f:  # a missing or unreadable file: the OSError names it
+        head = f.read(4)
+    if head != b"PK\x03\x04":
+        got = "an empty file" if not head else f"a file that starts with {head!r}"
+        raise ValueError(f"{path}: expected {what} (.npz, a zip archive), got {got}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as error:
+        raise ValueError(f"{path}: expected a complete .npz archive, got a truncated or damaged one "
+                         f"({type(error).__name__}: {error})") from None
+
+
 def load_params(path, expected_shapes=None):
     """Read a dict of arrays saved by ``save_params`` (``allow_pickle=False``). expected_shapes:
     None, a dict name -> shape, or a model with a ``params`` dict (then dtypes must match too);
@@ -36,8 +54,7 @@ def load_params(path, expected_shapes=None):
     if shapes is not None and not isinstance(shapes, dict):
         raise TypeError(f"expected_shapes: expected None, a dict of shapes or a model with "
                         f".params, got {type(expected_shapes).__name__}")
-    with np.load(path, allow_pickle=False) as data:
-        loaded = {name: data[name] for name in data.files}
+    loaded = read_npz(path, "parameters saved by save_params")
     if shapes is None:
         return check_array_dict("path", loaded)
     for name in shapes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import raises_naming
@@ -123,6 +125,16 @@ def test_load_refuses_pickled_objects(tmp_path):
     np.savez(path, W=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError):
         load_params(path)
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "not a zip"])
+def test_load_names_a_damaged_file(tmp_path, damage):
+    """Not numpy's "pickled data" message: the file's name and what is wrong with it."""
+    data = save_params(tmp_path / "good", RNNLanguageModel(5, 3, 4, rng=0).params).read_bytes()
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes({"empty": b"", "truncated": data[: len(data) // 2], "not a zip": b"W,U\n1,2\n"}[damage])
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(bad))}: expected "):
+        load_params(bad)
 
 
 def test_global_norm_is_the_norm_of_all_entries_accumulated_in_float64():
