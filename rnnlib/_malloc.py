@@ -3,9 +3,9 @@
 A training step allocates the same arrays (states, deltas, scores) afresh every step.
 With glibc's default settings, ``free`` hands large blocks back to the kernel (``munmap``,
 or trimming the top of the heap), and the next step pays a page fault for every 4 KiB page
-it touches again: about a thousand per step at (B, T, V, H) = (32, 64, 65, 128), which
-made the step 1.4-1.6 times slower in a process of its own (the performance appendix
-measures it). ``keep_freed_memory()`` sets ``M_MMAP_THRESHOLD`` to 32 MiB (blocks below it
+it touches again: about a thousand per step at (B, T, V, H) = (32, 64, 65, 128) in a process
+of its own (the performance appendix measures the faults and what the tuning buys).
+``keep_freed_memory()`` sets ``M_MMAP_THRESHOLD`` to 32 MiB (blocks below it
 come from the heap) and ``M_TRIM_THRESHOLD`` to 256 MiB (freed heap memory is kept up to
 that much), as the environment variables ``MALLOC_MMAP_THRESHOLD_`` and
 ``MALLOC_TRIM_THRESHOLD_`` would. It does nothing when either variable is set (the user

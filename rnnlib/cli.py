@@ -325,8 +325,8 @@ def _eval(args):
     if saved.counts is not None:
         train_ids = np.repeat(np.arange(K), saved.counts)
         unigram = unigram_bits_per_char(train_ids, streams[:, 1:], K)
-        print(f"unigram baseline (the training text's character frequencies): {unigram:.3f} bits/char; "
-              f"the model beats it by {unigram - bpc:.3f}")
+        verdict = f"the model beats it by {unigram - bpc:.3f}" if bpc < unigram else "the model does not beat it"
+        print(f"unigram baseline (the training text's character frequencies): {unigram:.3f} bits/char; {verdict}")
     print(f"uniform guess over the {K} characters: {math.log2(K):.3f} bits/char")
     return 0
 

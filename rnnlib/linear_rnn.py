@@ -296,7 +296,7 @@ class MinGRULanguageModel:
         Derived in: Chapter 8, Linear recurrences (book/08_linear_recurrences.ipynb)
         """
         logits, cache = self.forward(x, h0)
-        check_ids("y", y, x.shape, self.output_size)
+        check_ids("y", y, x.shape[:2], self.output_size)  # (B, T), for ids or floats
         loss, dlogits = sequence_cross_entropy(logits, y, mask=mask, reduction=reduction)
         return loss, self.backward(dlogits, cache), cache["h_last"]
 

@@ -179,6 +179,14 @@ def test_min_gru_language_model_trains_with_chapter_6s_loop():
     assert bits_per_char(model, streams) < min(0.5, before / 4)
 
 
+def test_min_gru_lm_loss_takes_float_inputs_with_targets_of_shape_B_T():
+    """Float inputs x (B, T, D) have targets y (B, T), as for ids (y is checked against (B, T))."""
+    model = L.MinGRULanguageModel(3, 4, rng=0)
+    x = np.random.default_rng(0).normal(size=(2, 5, 3))
+    loss, grads, h_last = model.loss(x, np.zeros((2, 5), dtype=np.int64))
+    assert np.isfinite(loss) and h_last.shape == (2, 4) and set(grads) == set(model.params)
+
+
 def lru_problem(B, T, D, N, seed):
     rng = np.random.default_rng(seed)
     p = L.init_lru_params(D, N, rng=seed, r_min=0.4, r_max=0.95)
