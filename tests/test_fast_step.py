@@ -12,7 +12,7 @@ import pytest
 
 from rnnlib import RNNLanguageModel, affine_backward, affine_forward, rnn_backward, rnn_forward, sequence_cross_entropy
 from rnnlib import models as models_module
-from rnnlib.models import _checked_loss, _training_step, lm_grads
+from rnnlib.models import _checked_loss, lm_grads
 
 
 def shown_loss(model, x, y, h0=None, reduction="sum", mask=None, truncate=None, chunk=None):
@@ -55,7 +55,6 @@ def test_fast_path_equals_the_shown_functions(case, dtype, reduction):
     for h in (None, h0):
         fast = model.loss(x, y, h0=h, reduction=reduction)
         assert_same(fast, shown_loss(model, x, y, h, reduction))
-        assert_same(fast, _training_step(model, x, y, h, reduction))
         assert_same(fast, _checked_loss(model, x, y, h, reduction))
 
 

@@ -103,6 +103,8 @@ def test_an_lstm_learns_to_keep_the_marked_symbol():
                                 rng=1, max_norm=5.0)
     assert history["loss"][:10].mean() > 1.3
     assert history["loss"][-10:].mean() < 0.3
+    x_test, y_test, _ = marked_symbol_task(2000, 8, 99)  # fresh sequences, another seed
+    assert model.accuracy(x_test, y_test) > 0.9  # chance is 1/4
 
 
 @PROPERTY

@@ -50,7 +50,9 @@ def test_publish_sets_the_url_in_the_config_and_every_colab_cell(tmp_path):
         assert f'"git+{URL}"' in nb.cells[first].source
         nb.cells[first].source = old.cells[first].source
         assert nb == old, f"{path.name}: publishing changed more than the Colab cell"
-    set_colab_cells(tmp_path, URL)  # running it twice is harmless
+    published = {path: path.read_bytes() for path in changed}
+    set_colab_cells(tmp_path, URL)  # running it twice is harmless: nothing changes
+    assert all(path.read_bytes() == data for path, data in published.items())
 
 
 def test_publish_refuses_a_url_that_is_not_a_repository(tmp_path):
